@@ -1,0 +1,1 @@
+"""Reference implementations of every function the shipped assignments ask for (float64, vectorized)."""
