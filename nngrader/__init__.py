@@ -1,0 +1,1 @@
+"""nngrader: gradient verification and autograding for neural-networks-from-scratch NumPy assignments."""
