@@ -1,0 +1,8 @@
+#!/usr/bin/env python3
+"""Grade a submission: see `python grader.py --help` and README.md."""
+import sys
+
+from nngrader.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Comparing a received value with the expected one: exact shape first (never broadcast), then
+elementwise |received - expected| <= atol + rtol * |expected| with the tolerance chosen from the
+received dtype. Expected values may be intervals (any subgradient at a kink is accepted).
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nngrader import hints, wire
+
+
+@dataclass
+class Mismatch:
+    """Why one named value is wrong, in numbers."""
+    name: str
+    summary: str
+    lines: list = field(default_factory=list)
+    hint: str = ""
+
+
+def received_dtype(value):
+    """The dtype name that selects the tolerance: float32 (or float16) gets the loose one."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.dtype.itemsize <= 4:
+        return "float32"
+    if isinstance(value, (list, tuple)):
+        kinds = [received_dtype(v) for v in value]
+        return "float32" if "float32" in kinds else "float64"
+    return "float64"
+
+
+def coerce(value):
+    """Received value -> plain float64 ndarray, or an explanation of why it is not numeric."""
+    if isinstance(value, wire.Opaque):
+        return None, f"a {value.type_name} object, not numbers"
+    if isinstance(value, wire.Handle):
+        return None, f"a {value.type_name} object, not numbers"
+    if value is None:
+        return None, "None (did the function forget to return?)"
+    if isinstance(value, bool):
+        return None, f"a bool ({value})"
+    if isinstance(value, str):
+        return None, f"a string {value[:40]!r}"
+    try:
+        arr = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        return None, f"{type(value).__name__} that is not an array of numbers ({exc})"
+    return arr, None
+
+
+def accepted_shapes(expected_shape, accept, dims):
+    shapes = [tuple(expected_shape)]
+    for sym in accept or []:
+        try:
+            shapes.append(tuple(dims[d] if isinstance(d, str) else int(d) for d in sym))
+        except KeyError:
+            continue
+    if expected_shape == () or int(np.prod(expected_shape)) == 1 and len(expected_shape) <= 1:
+        pass
+    return shapes
+
+
+def compare(name, expected, received, tolerances, dims=None, accept=None, upper=None, context=None):
+    """-> None when received matches, else a Mismatch. `upper`: expected is an interval [expected, upper]."""
+    lo = np.array(expected, dtype=np.float64)
+    hi = np.array(upper, dtype=np.float64) if upper is not None else lo
+    lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
+    dtype = received_dtype(received)
+    tol = tolerances[dtype] if dtype in tolerances else tolerances["float64"]
+    got, problem = coerce(received)
+    if problem:
+        return Mismatch(name, f"{name}: expected an array of shape {lo.shape}, received {problem}")
+    shapes = accepted_shapes(lo.shape, accept, dims or {})
+    scalar_ok = lo.size == 1 and lo.ndim <= 1 and got.size == 1 and got.ndim <= 1
+    if got.shape not in shapes and not scalar_ok:
+        h = hints.shape_hint(lo.shape, got.shape, dims or {})
+        accepted = " or ".join(str(s) for s in shapes)
+        return Mismatch(name, f"{name}: wrong shape: expected {accepted}, received {got.shape}",
+                        [f"  no values were compared: shapes must match exactly (no broadcasting)"], h)
+    lo_r, hi_r = lo.reshape(got.shape), hi.reshape(got.shape)
+    bound = tol.atol + tol.rtol * np.maximum(np.abs(lo_r), np.abs(hi_r))
+    below = lo_r - got
+    above = got - hi_r
+    excess = np.maximum(below, above)         # > 0 means outside [lo, hi]
+    bad = ~(excess <= bound)                  # NaN counts as bad
+    if not bad.any():
+        return None
+    n_bad, n = int(bad.sum()), got.size
+    with np.errstate(invalid="ignore"):
+        score = np.where(np.isnan(got), np.inf, (excess - bound) / np.maximum(bound, 1e-300))
+    worst = np.unravel_index(int(np.nanargmax(np.where(bad, score, -np.inf))), got.shape) if got.ndim else ()
+    exp_w = lo_r[worst] if np.array_equal(lo_r, hi_r) else None
+    exp_text = (f"{_num(exp_w)}" if exp_w is not None else f"between {_num(lo_r[worst])} and {_num(hi_r[worst])}")
+    idx = f"[{', '.join(str(int(i)) for i in worst)}]" if got.ndim else ""
+    abs_err = np.abs(got - lo_r)
+    lines = [
+        f"  shape {got.shape} ok; {n_bad} of {n} entries differ "
+        f"(max |diff| {_num(np.nanmax(abs_err) if np.isfinite(abs_err).any() else np.inf)})",
+        f"  worst at {name}{idx}: expected {exp_text}, received {_num(got[worst])}",
+        f"  tolerance ({dtype} output): {tol.describe()}",
+    ]
+    if n_bad and got.ndim >= 1:
+        table = _index_table(name, lo_r, got, bad)
+        if table:
+            lines += table
+    h = hints.value_hint(lo_r, got, bad, dims or {}, context or {})
+    return Mismatch(name, f"{name}: {n_bad} of {n} entries outside tolerance", lines, h)
+
+
+def _index_table(name, exp, got, bad, limit=5):
+    idxs = np.argwhere(bad)[:limit]
+    if len(idxs) <= 1:
+        return []
+    rows = ["  first differing entries:"]
+    for i in idxs:
+        t = tuple(int(x) for x in i)
+        rows.append(f"    {name}[{', '.join(map(str, t))}]: expected {_num(exp[t])}, received {_num(got[t])}")
+    more = int(bad.sum()) - len(idxs)
+    if more > 0:
+        rows.append(f"    ... and {more} more")
+    return rows
+
+
+def _num(x):
+    x = float(x)
+    if np.isnan(x) or np.isinf(x):
+        return str(x)
+    return f"{x:.10g}"

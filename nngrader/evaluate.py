@@ -1,0 +1,201 @@
+"""Running a scenario on the reference and on the submission for generated examples, finding a
+minimal failing example with hypothesis, and turning it into feedback lines.
+
+Deterministic: hypothesis is seeded with the check's seed, has no example database, and never
+prints; the same submission always meets the same examples.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hyp_seed
+
+from nngrader import comparison, inputs, scenario
+from nngrader.sandbox import StudentFailure
+
+# Student failures after which searching on is pointless (or costly): stop at the first one.
+FATAL = {"not_implemented", "missing", "syntax", "timeout", "died", "budget", "memory", "protocol",
+         "import"}
+
+
+@dataclass
+class Problem:
+    """What went wrong on one example."""
+    env: dict
+    draw: dict
+    mismatches: list = field(default_factory=list)      # [comparison.Mismatch]
+    failure: StudentFailure = None
+    step: object = None
+    structure: str = ""                                 # a wrong return structure
+    note: str = ""
+
+
+class _Found(Exception):
+    def __init__(self, problem):
+        super().__init__("failing example")
+        self.problem = problem
+
+
+class _Abort(BaseException):
+    """Stops the search at once (no shrinking): student code is unusable for this check."""
+
+    def __init__(self, problem):
+        super().__init__("abort")
+        self.problem = problem
+
+
+class HarnessBug(BaseException):
+    """The reference or the harness itself failed: an error with a traceback, never a score."""
+
+
+def search(input_spec, seed, max_examples, evaluate):
+    """Run `evaluate(draw) -> Problem | None` over generated examples; return the minimal Problem."""
+
+    @settings(max_examples=max_examples, deadline=None, database=None, derandomize=False,
+              suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
+              phases=(Phase.explicit, Phase.generate, Phase.shrink), report_multiple_bugs=False,
+              print_blob=False)
+    @hyp_seed(seed)
+    @given(inputs.strategy(input_spec))
+    def prop(draw):
+        problem = evaluate(draw)
+        if problem is not None:
+            if problem.failure is not None and problem.failure.category in FATAL:
+                raise _Abort(problem)
+            raise _Found(problem)
+
+    try:
+        prop()
+    except _Found as found:
+        return found.problem
+    except _Abort as abort:
+        return abort.problem
+    return None
+
+
+def run_reference(target, steps, env):
+    try:
+        return scenario.run(target, steps, env)
+    except Exception as exc:
+        raise HarnessBug(f"the reference failed on this check's steps: {type(exc).__name__}: {exc}") from exc
+
+
+def run_student(target, steps, env, draw):
+    """-> (student env, None) or (None, Problem)."""
+    try:
+        out = scenario.run(target, steps, env)
+        return out, None
+    except scenario.StepFailure as exc:
+        return None, Problem(env=env, draw=draw, failure=exc.failure, step=exc.step)
+    except scenario.ShapeOfReturn as exc:
+        return None, Problem(env=env, draw=draw, structure=exc.message, step=exc.step)
+    finally:
+        release = getattr(target, "release", None)
+        if release:
+            release()
+
+
+def compare_envs(names, ref_env, stu_env, check, accept, upper_env=None, context=None):
+    dims = {k: v for k, v in ref_env.items() if isinstance(v, int) and not isinstance(v, bool)}
+    out = []
+    for name in names:
+        exp = ref_env[name]
+        got = stu_env.get(name)
+        upper = upper_env.get(name) if upper_env else None
+        if isinstance(exp, (list, tuple)) and not _is_numeric_seq(exp):
+            out += _compare_list(name, exp, got, check, accept, dims, upper, context)
+            continue
+        m = comparison.compare(name, exp, got, check.tolerance, dims, accept.get(name), upper, context)
+        if m:
+            out.append(m)
+    return out
+
+
+def _is_numeric_seq(v):
+    return all(isinstance(x, (int, float, np.floating, np.integer)) for x in v)
+
+
+def _compare_list(name, exp, got, check, accept, dims, upper, context):
+    if not isinstance(got, (list, tuple)) or len(got) != len(exp):
+        what = (f"a {type(got).__name__} of length {len(got)}" if isinstance(got, (list, tuple))
+                else comparison.coerce(got)[1] or f"an array of shape {np.shape(got)}")
+        return [comparison.Mismatch(name, f"{name}: expected a list of {len(exp)} arrays, received {what}")]
+    out = []
+    for i, (e, g) in enumerate(zip(exp, got)):
+        m = comparison.compare(f"{name}[{i}]", e, g, check.tolerance, dims, accept.get(name),
+                               upper[i] if upper is not None else None, context)
+        if m:
+            out.append(m)
+    return out
+
+
+def accept_map(steps):
+    acc = {}
+    for s in steps:
+        rets = s.returns if isinstance(s.returns, list) else ([s.returns] if s.returns else [])
+        for r in rets:
+            acc[r.name] = r.accept
+    return acc
+
+
+# ---- feedback ------------------------------------------------------------------------------
+
+def describe_example(problem, arg_names, show_values=True):
+    dims = problem.draw.get("dims", {}) if problem.draw else {}
+    dim_text = ", ".join(f"{k}={v}" for k, v in dims.items())
+    lines = []
+    shapes = inputs.describe_shapes(problem.env, arg_names)
+    head = "smallest failing example" if problem.draw else "example"
+    lines.append(f"{head}: " + "; ".join(t for t in (dim_text, shapes) if t) +
+                 (f" (example seed {problem.draw['seed']})" if problem.draw else ""))
+    if show_values:
+        for n in arg_names:
+            v = problem.env.get(n)
+            if isinstance(v, np.ndarray) and v.size <= 12:
+                text = np.array2string(v, precision=4, separator=", ", suppress_small=False).replace("\n", "")
+                lines.append(f"  {n} = {text}")
+    return lines
+
+
+def failure_lines(problem, arg_names, hidden=False):
+    """Feedback for a student failure or wrong structure on one example."""
+    f = problem.failure
+    step_text = problem.step.describe() if problem.step is not None else ""
+    if problem.structure:
+        lines = [problem.structure]
+    elif f.category == "not_implemented":
+        lines = [f"{step_text.split('(')[0]} is not implemented yet (it raises NotImplementedError)."]
+    elif f.category == "missing":
+        lines = [f"your submission does not define {f.message}, which the contract asks for."]
+    elif f.category in ("syntax", "import"):
+        lines = [f"your submission could not be imported: {f.type_name}: {f.message}"]
+    elif f.category in ("timeout", "died", "budget", "memory", "protocol"):
+        lines = [f"{f.message}."]
+    else:
+        lines = [f"your code raised {f.type_name}: {f.message}", f"  in: {step_text}"]
+    if hidden:
+        return lines[:1]
+    if f is not None and f.category in ("exception", "timeout", "died", "memory") or problem.structure:
+        lines += describe_example(problem, arg_names)
+    if f is not None and f.traceback:
+        lines += ["  traceback (your code):"] + ["    " + t for t in f.traceback.rstrip().splitlines()]
+    if f is not None and f.output and f.category in ("exception", "died", "timeout", "import", "syntax"):
+        out = f.output.strip().splitlines()[-10:]
+        if out:
+            lines += ["  your program printed (last lines):"] + ["    " + t for t in out]
+    return lines
+
+
+def mismatch_lines(problem, arg_names, hidden=False):
+    lines = [m.summary for m in problem.mismatches]
+    if hidden:
+        return lines[:1]
+    lines += describe_example(problem, arg_names)
+    for m in problem.mismatches:
+        lines.append(m.summary)
+        lines += m.lines
+        if m.hint:
+            lines.append(f"  hint: {m.hint}")
+    if problem.note:
+        lines.append(problem.note)
+    return lines

@@ -1,0 +1,100 @@
+"""compare: call the submission and the reference on generated inputs and compare results.
+
+    - name: gradients_dW1
+      kind: compare
+      points: 4
+      dims: {d: [1, 5], N: [1, 5], H: [1, 4]}
+      args: {X: {shape: [d, N], normal: 1.0}, ...}
+      call: gradients                   # shorthand for one step calling with all args in order
+      returns: [{name: dW1}, {name: dW2}, ...]
+      compare: [dW1]                    # which results this check scores (default: all)
+      alternatives: {relu_backward: relu_backward_at_kink_one}   # expected becomes an interval
+"""
+from dataclasses import dataclass, field
+
+from nngrader import evaluate, inputs, scenario
+from nngrader.outcome import Outcome
+from nngrader.spec import SpecError, str_list, string
+
+FIELDS = ("dims", "args", "call", "returns", "steps", "compare", "alternatives")
+
+
+@dataclass
+class Config:
+    inputs: inputs.InputSpec
+    steps: list
+    compare: list
+    alternatives: dict = field(default_factory=dict)
+
+
+def parse(where, raw, asg):
+    spec = inputs.parse_inputs(where, raw.get("dims"), raw.get("args"))
+    if ("call" in raw) == ("steps" in raw):
+        raise SpecError(f"{where}: give either `call` (with `returns`) or `steps`, not both or neither.")
+    if "call" in raw:
+        step = {"call": string(where.at("call"), raw["call"]), "args": spec.names()}
+        if "returns" in raw:
+            step["returns"] = raw["returns"]
+        else:
+            step["returns"] = {"name": "result"}
+        steps = scenario.parse_steps(where.at("call"), [step])
+    else:
+        if "returns" in raw:
+            raise SpecError(f"{where.at('returns')}: with `steps`, put `returns` on the step that returns.")
+        steps = scenario.parse_steps(where.at("steps"), raw["steps"])
+    produced = scenario.result_names(steps)
+    names = str_list(where.at("compare"), raw["compare"]) if "compare" in raw else produced
+    for i, n in enumerate(names):
+        if n not in produced:
+            raise SpecError(f"{where.at('compare', i)}: {n!r} is not returned by any step "
+                            f"(returned: {', '.join(produced)}).")
+    alts = raw.get("alternatives", {})
+    if not isinstance(alts, dict):
+        where.at("alternatives").fail("a mapping of reference names to alternative reference names", alts)
+    return Config(inputs=spec, steps=steps, compare=names, alternatives=dict(alts))
+
+
+def exercised(cfg):
+    return scenario.exercised(cfg.steps)
+
+
+def checked_text(check, cfg, what="against the reference"):
+    calls = ", ".join(s.describe() for s in cfg.steps if s.op in ("call", "new", "get"))
+    return (f"checked: {calls} — {what} on up to {check.max_examples} generated examples "
+            f"(seed {check.seed}); compared: {', '.join(cfg.compare)}")
+
+
+def run(check, ctx, verify=None, what="against the reference"):
+    """`verify(stu_env, env) -> [Mismatch]` adds kind-specific conditions (stability, composition)."""
+    cfg = check.config
+    ref = ctx.reference()
+    alt = ctx.reference(cfg.alternatives) if cfg.alternatives else None
+    accept = evaluate.accept_map(cfg.steps)
+
+    def one(draw):
+        env = inputs.build(cfg.inputs, draw)
+        ref_env = evaluate.run_reference(ref, cfg.steps, env)
+        upper = evaluate.run_reference(alt, cfg.steps, env) if alt else None
+        ctx.student.warnings_log = []
+        stu_env, problem = evaluate.run_student(ctx.student, cfg.steps, env, draw)
+        if problem:
+            return problem
+        mismatches = verify(stu_env, env) if verify else []
+        mismatches += evaluate.compare_envs(cfg.compare, ref_env, stu_env, check, accept, upper)
+        return evaluate.Problem(env=env, draw=draw, mismatches=mismatches) if mismatches else None
+
+    problem = evaluate.search(cfg.inputs, check.seed, check.max_examples, one)
+    return outcome_for(check, cfg, problem, what)
+
+
+def outcome_for(check, cfg, problem, what="against the reference"):
+    checked = checked_text(check, cfg, what)
+    if problem is None:
+        return Outcome(True, checked)
+    hidden = check.visibility == "hidden"
+    names = cfg.inputs.names()
+    if problem.failure is not None or problem.structure:
+        lines = evaluate.failure_lines(problem, names, hidden)
+    else:
+        lines = evaluate.mismatch_lines(problem, names, hidden)
+    return Outcome(False, checked, lines=lines, short=lines[0] if lines else "failed")

@@ -1,0 +1,224 @@
+"""gradient: verify an analytic gradient against central differences, in float64, of the right
+scalar loss — once against the reference's loss (this decides the verdict) and once against the
+submission's own forward (self-consistency, which tells the student whether the forward or the
+backward is wrong).
+
+    - name: gradients_vs_fd
+      kind: gradient
+      dims: ...; args: ...
+      steps: [...]                        # produce the analytic gradients (e.g. dW1)
+      loss_steps: [...]                   # produce the scalar `loss` from the same arguments
+      wrt: {W1: dW1, "Ws[0]": "grad_Ws[0]"}
+      fd_step: 6.0e-6                     # h = fd_step * max(1, |x|)
+      fd_tolerance: {rtol: 1.0e-5, atol: 1.0e-8}
+      max_entries: 40                     # entries differentiated per argument (a seeded subset)
+
+At a kink (ReLU at 0, a clipping edge) the one-sided differences disagree; there any value
+between them is accepted, so a correct implementation never fails at a kink.
+"""
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from nngrader import comparison, evaluate, inputs, scenario
+from nngrader.outcome import Outcome
+from nngrader.spec import SpecError, Tolerance, integer, number, read_tolerance, string
+
+FIELDS = ("dims", "args", "steps", "loss_steps", "wrt", "fd_step", "fd_tolerance", "max_entries",
+          "kink_threshold")
+DEFAULT_FD_STEP = 6e-6                       # float64 central differences: ~5e-10 relative error
+DEFAULT_FD_TOLERANCE = Tolerance(rtol=1e-5, atol=1e-8)
+DEFAULT_MAX_ENTRIES = 40
+DEFAULT_KINK_THRESHOLD = 1e-3                # one-sided slopes differing by more => a kink
+PATH = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
+
+
+@dataclass
+class Config:
+    inputs: inputs.InputSpec
+    steps: list
+    loss_steps: list
+    wrt: list                 # [(arg_path, result_path)]
+    fd_step: float
+    fd_tolerance: Tolerance
+    max_entries: int
+    kink_threshold: float
+
+    @property
+    def compare(self):
+        return [r for _, r in self.wrt]
+
+
+def parse(where, raw, asg):
+    spec = inputs.parse_inputs(where, raw.get("dims"), raw.get("args"))
+    for key in ("steps", "loss_steps", "wrt"):
+        if key not in raw:
+            raise SpecError(f"{where}: a gradient check needs `{key}`.")
+    steps = scenario.parse_steps(where.at("steps"), raw["steps"])
+    loss_steps = scenario.parse_steps(where.at("loss_steps"), raw["loss_steps"])
+    wrt = []
+    if not isinstance(raw["wrt"], dict) or not raw["wrt"]:
+        where.at("wrt").fail("a mapping {argument: returned gradient}", raw["wrt"])
+    produced = scenario.result_names(steps)
+    for a, r in raw["wrt"].items():
+        for val, what in ((a, "argument"), (r, "result")):
+            m = PATH.match(str(val))
+            if not m:
+                where.at("wrt", a).fail(f"an {what} name, optionally indexed like Ws[0]", val)
+        if PATH.match(a).group(1) not in spec.names():
+            raise SpecError(f"{where.at('wrt', a)}: {a!r} is not a generated argument ({', '.join(spec.names())}).")
+        if PATH.match(str(r)).group(1) not in produced:
+            raise SpecError(f"{where.at('wrt', a)}: {r!r} is not returned by any step ({', '.join(produced)}).")
+        wrt.append((a, str(r)))
+    return Config(
+        inputs=spec, steps=steps, loss_steps=loss_steps, wrt=wrt,
+        fd_step=number(where.at("fd_step"), raw.get("fd_step", DEFAULT_FD_STEP), positive=True),
+        fd_tolerance=(read_tolerance(where.at("fd_tolerance"), raw["fd_tolerance"], DEFAULT_FD_TOLERANCE)
+                      if "fd_tolerance" in raw else DEFAULT_FD_TOLERANCE),
+        max_entries=integer(where.at("max_entries"), raw.get("max_entries", DEFAULT_MAX_ENTRIES), minimum=1),
+        kink_threshold=number(where.at("kink_threshold"), raw.get("kink_threshold", DEFAULT_KINK_THRESHOLD),
+                              positive=True))
+
+
+def exercised(cfg):
+    names = scenario.exercised(cfg.steps)
+    return names + [n for n in scenario.exercised(cfg.loss_steps) if n not in names]
+
+
+def _get(env, path):
+    name, idx = PATH.match(path).groups()
+    v = env.get(name)
+    if idx is not None:
+        v = v[int(idx)] if isinstance(v, (list, tuple)) and int(idx) < len(v) else None
+    return v
+
+
+def _with(env, path, arr):
+    name, idx = PATH.match(path).groups()
+    out = dict(env)
+    if idx is None:
+        out[name] = arr
+    else:
+        lst = list(env[name])
+        lst[int(idx)] = arr
+        out[name] = lst
+    return out
+
+
+def finite_differences(loss, env, path, cfg, seed):
+    """-> (lo, hi, entries): slopes per entry; lo == hi except at kinks (one-sided slopes)."""
+    x = np.array(_get(env, path), dtype=np.float64)
+    flat = x.reshape(-1)
+    entries = np.arange(flat.size)
+    if flat.size > cfg.max_entries:
+        entries = np.sort(np.random.default_rng(seed).choice(flat.size, cfg.max_entries, replace=False))
+    f0 = loss(env)
+    lo = np.full(flat.size, np.nan)
+    hi = np.full(flat.size, np.nan)
+    for i in entries:
+        h = cfg.fd_step * max(1.0, abs(flat[i]))
+        xp, xm = flat.copy(), flat.copy()
+        xp[i] += h
+        xm[i] -= h
+        fp = loss(_with(env, path, xp.reshape(x.shape)))
+        fm = loss(_with(env, path, xm.reshape(x.shape)))
+        right, left, central = (fp - f0) / h, (f0 - fm) / h, (fp - fm) / (2 * h)
+        if abs(right - left) > cfg.kink_threshold * max(1.0, abs(central)):
+            lo[i], hi[i] = min(left, right), max(left, right)
+        else:
+            lo[i] = hi[i] = central
+    return lo.reshape(x.shape), hi.reshape(x.shape), entries
+
+
+def _loss_fn(target, steps, student=False):
+    def loss(env):
+        out = scenario.run(target, steps, env) if not student else _student_loss(target, steps, env)
+        return float(np.asarray(out["loss"], dtype=np.float64).reshape(-1)[0])
+    return loss
+
+
+def _student_loss(target, steps, env):
+    try:
+        return scenario.run(target, steps, env)
+    finally:
+        target.release()
+
+
+def run(check, ctx):
+    cfg = check.config
+    ref = ctx.reference()
+    ref_loss = _loss_fn(ref, cfg.loss_steps)
+    accept = evaluate.accept_map(cfg.steps)
+
+    def one(draw):
+        env = inputs.build(cfg.inputs, draw)
+        stu_env, problem = evaluate.run_student(ctx.student, cfg.steps, env, draw)
+        if problem:
+            return problem
+        mismatches, fd = [], {}
+        for arg, res in cfg.wrt:
+            try:
+                lo, hi, entries = finite_differences(ref_loss, env, arg, cfg, draw["seed"])
+            except Exception as exc:
+                raise evaluate.HarnessBug(f"reference loss failed: {exc}") from exc
+            fd[arg] = (lo, hi, entries)
+            m = _compare_entries(res, lo, hi, entries, _get(stu_env, res), cfg, check, accept, env)
+            if m:
+                mismatches.append(m)
+        if not mismatches:
+            return None
+        p = evaluate.Problem(env=env, draw=draw, mismatches=mismatches)
+        p.note = _self_consistency(ctx, cfg, check, env, stu_env, draw, accept)
+        return p
+
+    problem = evaluate.search(cfg.inputs, check.seed, check.max_examples, one)
+    wrt = ", ".join(f"{r} = dloss/d{a}" for a, r in cfg.wrt)
+    checked = (f"checked: {wrt} from " + ", ".join(s.describe() for s in cfg.steps if s.op in ('call', 'get')) +
+               f" — against central differences (h = {cfg.fd_step:g}·max(1, |x|)) of the reference loss, "
+               f"tolerance {cfg.fd_tolerance.describe()}, on up to {check.max_examples} generated examples "
+               f"(seed {check.seed})")
+    if problem is None:
+        return Outcome(True, checked)
+    hidden = check.visibility == "hidden"
+    names = cfg.inputs.names()
+    lines = (evaluate.failure_lines(problem, names, hidden) if problem.failure is not None or problem.structure
+             else evaluate.mismatch_lines(problem, names, hidden))
+    return Outcome(False, checked, lines=lines, short=lines[0] if lines else "failed")
+
+
+def _compare_entries(res, lo, hi, entries, got, cfg, check, accept, env):
+    tol = dict(check.tolerance)
+    tol["float64"] = Tolerance(max(cfg.fd_tolerance.rtol, tol["float64"].rtol),
+                               max(cfg.fd_tolerance.atol, tol["float64"].atol))
+    tol["float32"] = Tolerance(max(cfg.fd_tolerance.rtol, tol["float32"].rtol),
+                               max(cfg.fd_tolerance.atol, tol["float32"].atol))
+    dims = {k: v for k, v in env.items() if isinstance(v, int) and not isinstance(v, bool)}
+    arr, problem = comparison.coerce(got)
+    if problem is None and arr.size == lo.size and arr.shape in comparison.accepted_shapes(lo.shape, accept.get(PATH.match(res).group(1)), dims):
+        # Only the differentiated entries are compared; the rest take the student's values.
+        mask = np.zeros(lo.size, dtype=bool)
+        mask[entries] = True
+        lo_f = np.where(mask, lo.reshape(-1), arr.reshape(-1)).reshape(lo.shape)
+        hi_f = np.where(mask, hi.reshape(-1), arr.reshape(-1)).reshape(lo.shape)
+        return comparison.compare(res, lo_f, got, tol, dims, accept.get(res), hi_f)
+    return comparison.compare(res, lo, got, tol, dims, accept.get(PATH.match(res).group(1)), hi)
+
+
+def _self_consistency(ctx, cfg, check, env, stu_env, draw, accept):
+    """Compare the student's gradient with differences of the student's own loss."""
+    own = _loss_fn(ctx.student, cfg.loss_steps, student=True)
+    try:
+        bad = []
+        for arg, res in cfg.wrt:
+            lo, hi, entries = finite_differences(own, env, arg, cfg, draw["seed"])
+            if _compare_entries(res, lo, hi, entries, _get(stu_env, res), cfg, check, accept, env):
+                bad.append(res)
+    except (scenario.StepFailure, scenario.ShapeOfReturn, KeyError, TypeError, ValueError, IndexError) as exc:
+        return f"  self-consistency: your own loss could not be evaluated ({getattr(exc, 'message', exc)})"
+    steps = ", ".join(s.target for s in cfg.loss_steps if s.op == "call")
+    if bad:
+        return (f"  self-consistency: {', '.join(bad)} also disagree with central differences of your own "
+                f"{steps}: the backward (gradient) code is wrong.")
+    return (f"  self-consistency: your gradients DO match central differences of your own {steps}; "
+            f"so your forward/loss differs from the reference — fix the forward first.")

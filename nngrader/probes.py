@@ -1,0 +1,25 @@
+"""Probe activations: smooth, non-trivial stand-ins handed to a student's layer code instead of
+the student's own activations, so a layer is graded apart from them. They must equal the
+worker's copies in `nngrader/worker.py` (a test checks this)."""
+import numpy as np
+
+
+def cubic_activation(s):
+    """(s^3/3 + s, s^2 + 1): strictly increasing, gradient never 0 or 1."""
+    s = np.asarray(s, dtype=np.float64)
+    return s ** 3 / 3.0 + s, s ** 2 + 1.0
+
+
+def softsign_activation(s):
+    """(s / (1 + |s|), 1 / (1 + |s|)^2)."""
+    s = np.asarray(s, dtype=np.float64)
+    return s / (1.0 + np.abs(s)), 1.0 / (1.0 + np.abs(s)) ** 2
+
+
+def identity_activation(s):
+    """(s, 1)."""
+    s = np.asarray(s, dtype=np.float64)
+    return s.copy(), np.ones_like(s)
+
+
+PROBES = {"cubic": cubic_activation, "softsign": softsign_activation, "identity": identity_activation}

@@ -1,0 +1,83 @@
+"""Writing Gradescope's results.json (atomically, once) and the readable report."""
+import json
+import os
+import tempfile
+
+HIDDEN_MESSAGE = "hidden check"
+
+
+def test_output(result):
+    check, out = result.check, result.outcome
+    if out.passed:
+        return out.checked
+    if check.visibility == "hidden":
+        return f"{HIDDEN_MESSAGE}: {out.short}"
+    return "\n".join([out.checked] + out.lines)
+
+
+def to_gradescope(run, extra_output=""):
+    tests = []
+    for r in run.results:
+        tests.append({
+            "name": f"{r.check.name}" + (f": {r.check.description}" if r.check.description else ""),
+            "number": r.check.number,
+            "score": r.score,
+            "max_score": r.check.points,
+            "status": "passed" if r.outcome.passed else "failed",
+            "output": test_output(r),
+            "tags": list(r.check.exercises) or [r.check.name],
+            "visibility": r.check.visibility,
+            "extra_data": {"kind": r.check.kind, "seed": r.check.seed},
+        })
+    head = [f"{run.assignment.id}: {run.score:g} / {run.max_score:g} points"]
+    head += run.notes
+    if run.errors:
+        head.append("the grader hit an internal error on some checks; they are marked and the staff "
+                    "have been told (the score may be incomplete)")
+    if extra_output:
+        head.append(extra_output)
+    return {
+        "score": run.score,
+        "execution_time": round(run.seconds, 3),
+        "output": "\n".join(head),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def write_atomic(path, doc):
+    """Write JSON to path via a temporary file and rename: readers never see half a file."""
+    path = os.path.abspath(path)
+    folder = os.path.dirname(path)
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".results-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=2, sort_keys=False)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def report(run):
+    """The readable report printed by `grader.py grade`."""
+    lines = [f"{run.assignment.title} ({run.assignment.id}) — submission: {run.submission}",
+             f"score: {run.score:g} / {run.max_score:g}"]
+    lines += [f"note: {n}" for n in run.notes]
+    lines.append("")
+    width = max([len(r.check.name) for r in run.results] + [10])
+    for r in run.results:
+        status = "PASS" if r.outcome.passed else ("ERROR" if r.outcome.error else "FAIL")
+        lines.append(f"{r.check.number:>3}. {status:<5} {r.check.name:<{width}}  "
+                     f"{r.score:g}/{r.check.points:g}  [{', '.join(r.check.exercises)}]"
+                     + ("  (hidden)" if r.check.visibility == "hidden" else ""))
+        if not r.outcome.passed:
+            body = [r.outcome.checked] + r.outcome.lines
+            lines += ["       " + t for t in "\n".join(body).splitlines()]
+    if run.errors:
+        lines += ["", "GRADER ERRORS (tracebacks):"] + run.errors
+    return "\n".join(lines)

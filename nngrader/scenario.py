@@ -1,0 +1,295 @@
+"""Steps: the small language a check uses to drive an implementation, identically for the
+reference and for a submission.
+
+    steps:
+      - {new: Linear, args: [i, o], as: lin}
+      - {set: lin.W, value: W}
+      - {call: lin.forward, args: [x], returns: {name: out}}
+      - {call: lin.backward, args: [dout], returns: {name: dx}}
+      - {get: lin.dW, returns: {name: dW}}
+      - {call: gradients, args: [X, y, W1, W2, b1, b2],
+         returns: [{name: dW1}, {name: dW2}, {name: db1}, {name: db2, accept: [[]]}, {name: L}]}
+      - {mean: losses, as: loss}           # computed by the harness, not by the implementation
+
+An argument is a name (generated argument, dimension or earlier result), a number, or one of
+{own: NAME} (the implementation's own function), {probe: NAME}, {file: NAME}, {list: [...]},
+{tuple: [...]}, {text: "a string"}.
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nngrader import wire
+from nngrader.spec import SpecError, req_map, string
+from nngrader.targets import DataFile, OwnFunction, Probe
+from nngrader.sandbox import StudentFailure
+
+
+@dataclass
+class Ret:
+    name: str
+    accept: list = field(default_factory=list)    # extra accepted symbolic shapes
+    handle: bool = False                            # opaque: kept behind a handle
+
+
+@dataclass
+class Step:
+    op: str                     # call | new | set | get | mean | dot | item
+    target: str = ""            # function/class name, or "handle.method" / "handle.attr"
+    args: list = field(default_factory=list)
+    kwargs: dict = field(default_factory=dict)
+    returns: object = None      # Ret, list of Ret, or None
+    as_name: str = ""
+    value: object = None
+    index: int = 0
+
+    def callee(self):
+        return self.target.split(".")[0] if "." not in self.target else self.target
+
+    def describe(self):
+        if self.op in ("call", "new"):
+            return f"{self.target}({', '.join(_ref_text(a) for a in self.args)})"
+        if self.op == "get":
+            return self.target
+        if self.op == "set":
+            return f"{self.target} = {_ref_text(self.value)}"
+        return f"{self.op} of {', '.join(_ref_text(a) for a in self.args)}"
+
+
+@dataclass
+class Name:
+    name: str
+
+
+def _ref_text(r):
+    if isinstance(r, Name):
+        return r.name
+    if isinstance(r, OwnFunction):
+        return f"your {r.name}"
+    if isinstance(r, Probe):
+        return f"<{r.name} probe>"
+    if isinstance(r, DataFile):
+        return repr(r.name)
+    if isinstance(r, list):
+        return "[" + ", ".join(_ref_text(x) for x in r) + "]"
+    if isinstance(r, tuple):
+        return "(" + ", ".join(_ref_text(x) for x in r) + ")"
+    return repr(r)
+
+
+STEP_KEYS = {"call", "new", "set", "get", "mean", "dot", "item", "args", "kwargs", "returns", "as",
+             "value", "index"}
+
+
+def parse_ref(where, raw, probes=("cubic", "softsign", "identity")):
+    if isinstance(raw, str):
+        return Name(raw)
+    if raw is None or isinstance(raw, (bool, int, float)):
+        return raw
+    if isinstance(raw, list):
+        return [parse_ref(where.at(i), x) for i, x in enumerate(raw)]
+    if isinstance(raw, dict) and len(raw) == 1:
+        (k, v), = raw.items()
+        if k == "own":
+            return OwnFunction(string(where.at(k), v))
+        if k == "probe":
+            return Probe(string(where.at(k), v, probes))
+        if k == "file":
+            return DataFile(string(where.at(k), v))
+        if k == "text":
+            return string(where.at(k), v)
+        if k in ("list", "tuple"):
+            if not isinstance(v, list):
+                where.at(k).fail("a list", v)
+            items = [parse_ref(where.at(k, i), x) for i, x in enumerate(v)]
+            return items if k == "list" else tuple(items)
+    where.fail("a name, a number, or one of {own: ..}, {probe: ..}, {file: ..}, {list: [..]}, "
+               "{tuple: [..]}, {text: ..}", raw)
+
+
+def _parse_ret(where, raw):
+    r = req_map(where, raw, {"name", "accept", "handle"}, required=("name",))
+    accept = r.get("accept", [])
+    if not isinstance(accept, list) or not all(isinstance(s, list) for s in accept):
+        where.at("accept").fail("a list of shapes, e.g. [[], [1, N]]", accept)
+    return Ret(name=string(where.at("name"), r["name"]), accept=accept, handle=bool(r.get("handle", False)))
+
+
+def parse_steps(where, raw):
+    if not isinstance(raw, list) or not raw:
+        where.fail("a non-empty list of steps", raw)
+    steps = []
+    for i, rs in enumerate(raw):
+        w = where.at(i)
+        req_map(w, rs, STEP_KEYS)
+        ops = [k for k in ("call", "new", "set", "get", "mean", "dot", "item") if k in rs]
+        if len(ops) != 1:
+            raise SpecError(f"{w}: a step needs exactly one of call, new, set, get, mean, dot, item.")
+        op = ops[0]
+        s = Step(op=op)
+        if op in ("call", "new", "set", "get"):
+            s.target = string(w.at(op), rs[op])
+        args = rs.get("args", [])
+        if op in ("mean", "item"):
+            args = [rs[op]]
+        if op == "dot":
+            args = rs["dot"]
+            if not (isinstance(args, list) and len(args) == 2):
+                w.at("dot").fail("two names [a, b]", args)
+        if not isinstance(args, list):
+            w.at("args").fail("a list of arguments", args)
+        s.args = [parse_ref(w.at("args", j), a) for j, a in enumerate(args)]
+        kw = rs.get("kwargs", {})
+        if not isinstance(kw, dict):
+            w.at("kwargs").fail("a mapping", kw)
+        s.kwargs = {k: parse_ref(w.at("kwargs", k), v) for k, v in kw.items()}
+        if "returns" in rs:
+            r = rs["returns"]
+            s.returns = ([_parse_ret(w.at("returns", j), x) for j, x in enumerate(r)]
+                         if isinstance(r, list) else _parse_ret(w.at("returns"), r))
+        if op == "new" or op in ("mean", "dot", "item"):
+            if "as" not in rs:
+                raise SpecError(f"{w}: a {op} step needs `as: NAME`.")
+            s.as_name = string(w.at("as"), rs["as"])
+        if op == "set":
+            if "value" not in rs:
+                raise SpecError(f"{w}: a set step needs `value`.")
+            s.value = parse_ref(w.at("value"), rs["value"])
+        if op == "item":
+            s.index = rs.get("index", 0)
+        if op in ("set", "get") or (op == "call" and "." in s.target):
+            if "." not in s.target:
+                raise SpecError(f"{w.at(op)}: expected HANDLE.attribute, got {s.target!r}.")
+        steps.append(s)
+    return steps
+
+
+def result_names(steps):
+    names = []
+    for s in steps:
+        rets = s.returns if isinstance(s.returns, list) else ([s.returns] if s.returns else [])
+        names += [r.name for r in rets if not r.handle]
+    return names
+
+
+def exercised(steps, env_names=()):
+    """Contract names a scenario calls: functions, classes and Class.method."""
+    handles = {s.as_name: s.target for s in steps if s.op == "new"}
+    out = []
+    for s in steps:
+        if s.op in ("call", "get", "set") and "." in s.target:
+            h, attr = s.target.split(".", 1)
+            name = f"{handles.get(h, h)}.{attr}"
+        elif s.op in ("call", "new"):
+            name = s.target
+        else:
+            continue
+        if s.op == "set" or name in out:
+            continue
+        out.append(name)
+    return out
+
+
+class StepFailure(Exception):
+    """Student code failed inside a step; carries the step for the feedback."""
+
+    def __init__(self, step, failure):
+        super().__init__(failure.message)
+        self.step = step
+        self.failure = failure
+
+
+class ShapeOfReturn(Exception):
+    """A call returned the wrong structure (not a tuple of the declared length, opaque type)."""
+
+    def __init__(self, step, message):
+        super().__init__(message)
+        self.step = step
+        self.message = message
+
+
+def run(target, steps, env):
+    """Execute steps on target; returns env extended with named results."""
+    env = dict(env)
+    for step in steps:
+        try:
+            _run_step(target, step, env)
+        except StudentFailure as exc:
+            raise StepFailure(step, exc) from None
+    return env
+
+
+def _value(ref, env):
+    if isinstance(ref, Name):
+        if ref.name not in env:
+            raise KeyError(f"step refers to {ref.name!r}, which no argument, dimension or earlier step defines")
+        return env[ref.name]
+    if isinstance(ref, list):
+        return [_value(r, env) for r in ref]
+    if isinstance(ref, tuple):
+        return tuple(_value(r, env) for r in ref)
+    return ref
+
+
+def _keep_spec(returns):
+    if returns is None:
+        return None
+    if isinstance(returns, list):
+        return ["handle" if r.handle else None for r in returns]
+    return "handle" if returns.handle else None
+
+
+def _run_step(target, step, env):
+    args = [_value(a, env) for a in step.args]
+    kwargs = {k: _value(v, env) for k, v in step.kwargs.items()}
+    if step.op == "new":
+        env[step.as_name] = target.call(step.target, args, kwargs, keep="handle")
+        return
+    if step.op == "set":
+        h, attr = step.target.split(".", 1)
+        target.set(env[h], attr, _value(step.value, env))
+        return
+    if step.op == "mean":
+        env[step.as_name] = float(np.mean(np.asarray(args[0], dtype=np.float64)))
+        return
+    if step.op == "dot":
+        a, b = (np.asarray(x, dtype=np.float64) for x in args)
+        env[step.as_name] = float(np.sum(a.reshape(-1) * b.reshape(-1))) if a.size == b.size else float("nan")
+        return
+    if step.op == "item":
+        env[step.as_name] = args[0][step.index]
+        return
+    keep = _keep_spec(step.returns)
+    if step.op == "get":
+        h, attr = step.target.split(".", 1)
+        value = target.get(env[h], attr, keep=keep)
+    elif "." in step.target:
+        h, method = step.target.split(".", 1)
+        value = target.call_method(env[h], method, args, kwargs, keep=keep)
+    else:
+        value = target.call(step.target, args, kwargs, keep=keep)
+    _bind(step, value, env)
+
+
+def _bind(step, value, env):
+    rets = step.returns
+    if rets is None:
+        return
+    if isinstance(rets, list):
+        if not isinstance(value, (tuple, list)) or len(value) != len(rets):
+            got = (f"a {type(value).__name__} of length {len(value)}" if isinstance(value, (tuple, list))
+                   else _type_text(value))
+            raise ShapeOfReturn(step, f"{step.target} must return a tuple of {len(rets)} "
+                                      f"({', '.join(r.name for r in rets)}); it returned {got}")
+        for r, v in zip(rets, value):
+            env[r.name] = v
+    else:
+        env[rets.name] = value
+
+
+def _type_text(v):
+    if isinstance(v, np.ndarray):
+        return f"an array of shape {v.shape}"
+    if isinstance(v, wire.Opaque):
+        return f"a {v.type_name}"
+    return f"{type(v).__name__} {v!r}"[:120]

@@ -1,0 +1,168 @@
+"""The one narrow interface through which checks reach an implementation.
+
+A target can call a name, construct a class, call a method of a kept object, and get or set
+an attribute. `ReferenceTarget` runs the reference in this process; `StudentTarget` forwards
+to the sandboxed worker. Values come back as plain data; opaque objects as handles.
+"""
+import copy
+import importlib
+import os
+
+import numpy as np
+
+from nngrader import probes, wire
+from nngrader.sandbox import StudentFailure, StudentProcess
+
+
+class OwnFunction:
+    """An argument meaning "this implementation's own function NAME" (e.g. its relu)."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+class Probe:
+    """An argument meaning "the harness's probe function NAME" (same on both sides)."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+class DataFile:
+    """An argument meaning "the path of support file NAME" (scratch copy for the student)."""
+
+    def __init__(self, name):
+        self.name = name
+
+
+class ReferenceTarget:
+    label = "reference"
+
+    def __init__(self, module_name, files=None, overrides=None):
+        self.module = importlib.import_module(module_name)
+        self.files = files or {}                # support file name -> path
+        self.overrides = overrides or {}        # name -> alternative reference name
+
+    def _resolve(self, v):
+        if isinstance(v, wire.Handle):
+            return v.obj
+        if isinstance(v, OwnFunction):
+            return self._lookup(v.name)
+        if isinstance(v, Probe):
+            return probes.PROBES[v.name]
+        if isinstance(v, DataFile):
+            return self.files.get(v.name, v.name)
+        if isinstance(v, list):
+            return [self._resolve(x) for x in v]
+        if isinstance(v, tuple):
+            return tuple(self._resolve(x) for x in v)
+        return copy.deepcopy(v)
+
+    def _lookup(self, name):
+        return getattr(self.module, self.overrides.get(name, name))
+
+    def _keep(self, value, keep):
+        if keep is True or keep == "handle":
+            h = wire.Handle(id(value), type(value).__name__)
+            h.obj = value
+            return h
+        if isinstance(keep, (list, tuple)) and isinstance(value, (list, tuple)):
+            out = [self._keep(v, keep[i] if i < len(keep) else None) for i, v in enumerate(value)]
+            return tuple(out) if isinstance(value, tuple) else out
+        return _plain_copy(value)
+
+    def call(self, name, args=(), kwargs=None, keep=None):
+        fn = self._lookup(name)
+        return self._keep(fn(*[self._resolve(a) for a in args],
+                             **{k: self._resolve(v) for k, v in (kwargs or {}).items()}), keep)
+
+    def call_method(self, handle, method, args=(), kwargs=None, keep=None):
+        fn = getattr(handle.obj, method)
+        return self._keep(fn(*[self._resolve(a) for a in args],
+                             **{k: self._resolve(v) for k, v in (kwargs or {}).items()}), keep)
+
+    def get(self, handle, attr, keep=None):
+        return self._keep(getattr(handle.obj, attr), keep)
+
+    def set(self, handle, attr, value):
+        setattr(handle.obj, attr, self._resolve(value))
+
+    @property
+    def last_warnings(self):
+        return []
+
+
+def _plain_copy(v):
+    if isinstance(v, np.ndarray):
+        return np.array(v, copy=True, subok=False)
+    if isinstance(v, np.generic):
+        return np.array(v)
+    if isinstance(v, list):
+        return [_plain_copy(x) for x in v]
+    if isinstance(v, tuple):
+        return tuple(_plain_copy(x) for x in v)
+    if isinstance(v, dict):
+        return {k: _plain_copy(x) for k, x in v.items()}
+    return v
+
+
+class StudentTarget:
+    """Student code, reached only through the sandboxed worker."""
+
+    label = "submission"
+
+    def __init__(self, process: StudentProcess):
+        self.process = process
+        self.last_warnings = []
+
+    def _encode(self, v):
+        if isinstance(v, wire.Handle):
+            return ("__handle__", v.hid)
+        if isinstance(v, OwnFunction):
+            return ("__student__", v.name)
+        if isinstance(v, Probe):
+            return ("__probe__", v.name)
+        if isinstance(v, DataFile):
+            return v.name
+        if isinstance(v, list):
+            return [self._encode(x) for x in v]
+        if isinstance(v, tuple):
+            return ("__tuple__", tuple(self._encode(x) for x in v))
+        if isinstance(v, np.ndarray):
+            return np.array(v, copy=True)
+        return v
+
+    def _do(self, req, what):
+        value = self.process.request(req, what)
+        self.last_warnings = list(getattr(self.process, "last_meta", {}).get("warnings", []))
+        return value
+
+    def call(self, name, args=(), kwargs=None, keep=None):
+        return self._do({"op": "call", "target": ("name", name), "args": [self._encode(a) for a in args],
+                         "kwargs": {k: self._encode(v) for k, v in (kwargs or {}).items()},
+                         "keep": keep}, name)
+
+    def call_method(self, handle, method, args=(), kwargs=None, keep=None):
+        return self._do({"op": "call", "target": ("method", handle.hid, method),
+                         "args": [self._encode(a) for a in args],
+                         "kwargs": {k: self._encode(v) for k, v in (kwargs or {}).items()},
+                         "keep": keep}, f"{handle.type_name}.{method}")
+
+    def get(self, handle, attr, keep=None):
+        return self._do({"op": "getattr", "handle": handle.hid, "attr": attr, "keep": keep},
+                        f"{handle.type_name}.{attr}")
+
+    def set(self, handle, attr, value):
+        return self._do({"op": "setattr", "handle": handle.hid, "attr": attr,
+                         "value": self._encode(value)}, f"setting {handle.type_name}.{attr}")
+
+    def release(self):
+        if self.process.proc is None or self.process.proc.poll() is not None:
+            return          # a dead worker holds no handles; it is restarted on next use
+        try:
+            self._do({"op": "release"}, "cleanup")
+        except StudentFailure as exc:
+            self.process.last_cleanup_error = exc.message
+
+
+__all__ = ["ReferenceTarget", "StudentTarget", "OwnFunction", "Probe", "DataFile", "StudentFailure"]

@@ -1,0 +1,282 @@
+"""The student worker: the only process that imports and runs submitted code.
+
+Started by `nngrader.sandbox` as `python -I -S worker.py PROTO_IN PROTO_OUT SCRATCH MODULES SITE...`
+with stdout/stderr already pointing at a capture file. It is self-contained (standard library
+and NumPy only) so that nothing of the grading side is importable from it.
+
+Requests arrive as pickles (trusted direction). Replies contain builtins only: arrays travel
+as ("__nd__", dtype, shape, bytes) so the grading side can unpickle them with no globals at
+all, and an ndarray subclass cannot survive the trip.
+"""
+import os
+import struct
+import sys
+import time
+import traceback
+import warnings
+
+MAX_STR = 2000
+MAX_DEPTH = 6
+MAX_ITEMS = 10000
+
+
+def _read_exact(fd, n):
+    chunks = []
+    while n:
+        chunk = os.read(fd, n)
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def _send(fd, obj, pickle):
+    data = pickle.dumps(obj, protocol=4)
+    os.write(fd, struct.pack("<Q", len(data)))
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        view = view[n:]
+
+
+class Worker:
+    def __init__(self, np, modules):
+        self.np = np
+        self.modules = modules          # module name -> module object
+        self.main = None
+        self.handles = {}
+        self.next_handle = 1
+
+    # ---- values crossing the boundary -------------------------------------------------
+    def encode(self, value, keep, depth=0):
+        """Turn a student value into builtins; `keep` says which parts stay behind handles."""
+        np = self.np
+        if keep is True or keep == "handle":
+            hid = self.next_handle
+            self.next_handle += 1
+            self.handles[hid] = value
+            return ("__handle__", hid, type(value).__name__)
+        if isinstance(keep, (list, tuple)) and isinstance(value, (list, tuple)):
+            items = list(value)
+            out = [self.encode(v, keep[i] if i < len(keep) else None, depth + 1)
+                   for i, v in enumerate(items)]
+            return ("__tuple__", tuple(out)) if isinstance(value, tuple) else out
+        if depth > MAX_DEPTH:
+            return ("__opaque__", "nested too deeply", "")
+        if value is None or type(value) in (bool, int, float, str):
+            if type(value) is str and len(value) > MAX_STR:
+                return value[:MAX_STR]
+            if type(value) is int and abs(value) > 2 ** 63:
+                return float(value)
+            return value
+        if isinstance(value, np.ndarray):
+            arr = np.array(value, copy=True, subok=False)   # a subclass is copied into a plain array
+            if arr.dtype.kind not in "biuf" or arr.size > 10_000_000:
+                return ("__opaque__", f"ndarray of dtype {arr.dtype}", f"shape {arr.shape}")
+            arr = np.ascontiguousarray(arr)
+            return ("__nd__", arr.dtype.str, tuple(int(s) for s in arr.shape), arr.tobytes())
+        if isinstance(value, np.generic):
+            arr = np.array(value).reshape(())
+            if arr.dtype.kind not in "biuf":
+                return ("__opaque__", type(value).__name__, "")
+            return ("__nd__", arr.dtype.str, (), arr.tobytes(), "scalar")
+        if type(value) in (list, tuple):
+            if len(value) > MAX_ITEMS:
+                return ("__opaque__", f"{type(value).__name__} of {len(value)} items", "")
+            out = [self.encode(v, None, depth + 1) for v in value]
+            return ("__tuple__", tuple(out)) if type(value) is tuple else out
+        if type(value) is dict:
+            return ("__dict__", [(self.encode(k, None, depth + 1), self.encode(v, None, depth + 1))
+                                 for k, v in list(value.items())[:MAX_ITEMS]])
+        try:
+            text = object.__repr__(value)
+        except Exception:                     # a lying object may break even object.__repr__
+            text = "?"
+        return ("__opaque__", type(value).__name__, text[:200])
+
+    def resolve(self, value):
+        """Turn request references into objects: handles, the student's own names, probes."""
+        if isinstance(value, tuple) and value and isinstance(value[0], str):
+            tag = value[0]
+            if tag == "__handle__":
+                return self.handles[value[1]]
+            if tag == "__student__":
+                return self.lookup(value[1])
+            if tag == "__probe__":
+                return PROBES[value[1]](self.np)
+            if tag == "__tuple__":
+                return tuple(self.resolve(v) for v in value[1])
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if isinstance(value, self.np.ndarray):
+            return value.copy()
+        return value
+
+    def lookup(self, name):
+        if self.main is None:
+            raise LookupError("submission not loaded")
+        if not hasattr(self.main, name):
+            raise _Missing(name)
+        return getattr(self.main, name)
+
+    # ---- operations ---------------------------------------------------------------------
+    def op_load(self, req):
+        import importlib
+        for mod in req["modules"]:
+            self.modules[mod] = importlib.import_module(mod)
+        self.main = self.modules[req["modules"][0]]
+        names = [n for n in dir(self.main) if not n.startswith("__")]
+        return names
+
+    def op_call(self, req):
+        target = req["target"]
+        if target[0] == "name":
+            fn = self.lookup(target[1])
+        elif target[0] == "method":
+            obj = self.handles[target[1]]
+            if not hasattr(obj, target[2]):
+                raise _Missing(f"{type(obj).__name__}.{target[2]}")
+            fn = getattr(obj, target[2])
+        else:
+            raise ValueError(f"bad target {target!r}")
+        args = [self.resolve(a) for a in req.get("args", [])]
+        kwargs = {k: self.resolve(v) for k, v in req.get("kwargs", {}).items()}
+        result = fn(*args, **kwargs)
+        return self.encode(result, req.get("keep"))
+
+    def op_getattr(self, req):
+        obj = self.handles[req["handle"]]
+        if not hasattr(obj, req["attr"]):
+            raise _Missing(f"{type(obj).__name__}.{req['attr']}")
+        return self.encode(getattr(obj, req["attr"]), req.get("keep"))
+
+    def op_setattr(self, req):
+        obj = self.handles[req["handle"]]
+        setattr(obj, req["attr"], self.resolve(req["value"]))
+        return None
+
+    def op_release(self, req):
+        self.handles.clear()
+        return None
+
+
+class _Missing(Exception):
+    """A name the contract asks for is not defined by the submission."""
+
+
+def _probe_cubic(np):
+    def cubic_activation(s):
+        s = np.asarray(s, dtype=np.float64)
+        return s ** 3 / 3.0 + s, s ** 2 + 1.0
+    return cubic_activation
+
+
+def _probe_softsign(np):
+    def softsign_activation(s):
+        s = np.asarray(s, dtype=np.float64)
+        return s / (1.0 + np.abs(s)), 1.0 / (1.0 + np.abs(s)) ** 2
+    return softsign_activation
+
+
+def _probe_identity(np):
+    def identity_activation(s):
+        s = np.asarray(s, dtype=np.float64)
+        return s.copy(), np.ones_like(s)
+    return identity_activation
+
+
+# Probe activations handed to student code in place of its own (isolation). Kept in sync
+# with nngrader/probes.py, which gives the grading side the same functions.
+PROBES = {"cubic": _probe_cubic, "softsign": _probe_softsign, "identity": _probe_identity}
+
+
+def _student_trace(tb, scratch):
+    """Only the frames of the submission's own files."""
+    frames = [f for f in traceback.extract_tb(tb) if f.filename.startswith(scratch)]
+    for f in frames:                  # scratch paths differ per run; results must not
+        f.filename = os.path.relpath(f.filename, scratch)
+    return "".join(traceback.format_list(frames[-8:]))
+
+
+# Imported before privileges are dropped: as the unprivileged user, the interpreter's own
+# files may not be readable any more (e.g. a Python installed under /root).
+PRELOAD = ("numpy", "math", "random", "re", "collections", "itertools", "functools", "copy",
+           "json", "csv", "argparse", "time", "string", "pickle", "operator", "statistics",
+           "typing", "dataclasses", "numbers", "decimal", "fractions", "heapq", "bisect",
+           "numpy.linalg", "numpy.random")
+
+
+def _drop_privileges(spec):
+    import resource
+    uid, gid, nproc = (int(x) for x in spec.split(":"))
+    resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
+    os.setgroups([])
+    os.setgid(gid)
+    os.setuid(uid)
+
+
+def main(argv):
+    fd_in, fd_out = int(argv[1]), int(argv[2])
+    scratch, drop = argv[3], argv[4]
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here] + argv[5:]
+    import importlib
+    for name in PRELOAD:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+    if drop != "-":
+        _drop_privileges(drop)
+    os.umask(0o077)
+    sys.path.insert(0, scratch)
+    os.chdir(scratch)
+    import pickle
+    import numpy as np
+    worker = Worker(np, {})
+    while True:
+        try:
+            header = _read_exact(fd_in, 8)
+        except EOFError:
+            return 0
+        (n,) = struct.unpack("<Q", header)
+        req = pickle.loads(_read_exact(fd_in, n))
+        op = getattr(worker, "op_" + req["op"])
+        started = time.perf_counter()
+        caught = []
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                with np.errstate(all="warn"):
+                    value = op(req)
+            reply = ("ok", value, {"seconds": time.perf_counter() - started,
+                                   "warnings": [f"{w.category.__name__}: {w.message}"[:300]
+                                                for w in caught[:20]]})
+        except _Missing as exc:
+            reply = ("error", {"category": "missing", "type": "AttributeError",
+                               "message": str(exc), "traceback": ""})
+        except NotImplementedError as exc:
+            reply = ("error", {"category": "not_implemented", "type": "NotImplementedError",
+                               "message": str(exc)[:MAX_STR],
+                               "traceback": _student_trace(exc.__traceback__, scratch)})
+        except BaseException as exc:           # student code may raise anything, even SystemExit
+            if isinstance(exc, SyntaxError):
+                category = "syntax"
+                message = f"{exc.msg} ({os.path.basename(exc.filename or '?')}, line {exc.lineno})"
+            else:
+                category = "exception"
+                message = str(exc)[:MAX_STR]
+            reply = ("error", {"category": category, "type": type(exc).__name__,
+                               "message": message,
+                               "traceback": _student_trace(exc.__traceback__, scratch)})
+        try:
+            _send(fd_out, reply, pickle)
+        except Exception as exc:               # e.g. an unpicklable message text
+            _send(fd_out, ("error", {"category": "exception", "type": type(exc).__name__,
+                                     "message": "result could not be sent back: " + str(exc)[:200],
+                                     "traceback": ""}), pickle)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
