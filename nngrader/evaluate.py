@@ -177,7 +177,7 @@ def failure_lines(problem, arg_names, hidden=False):
         return lines[:1]
     if f is not None and f.category in ("exception", "timeout", "died", "memory") or problem.structure:
         lines += describe_example(problem, arg_names)
-    if f is not None and f.traceback:
+    if f is not None and f.traceback and f.category != "not_implemented":
         lines += ["  traceback (your code):"] + ["    " + t for t in f.traceback.rstrip().splitlines()]
     if f is not None and f.output and f.category in ("exception", "died", "timeout", "import", "syntax"):
         out = f.output.strip().splitlines()[-10:]
@@ -187,10 +187,9 @@ def failure_lines(problem, arg_names, hidden=False):
 
 
 def mismatch_lines(problem, arg_names, hidden=False):
-    lines = [m.summary for m in problem.mismatches]
     if hidden:
-        return lines[:1]
-    lines += describe_example(problem, arg_names)
+        return [problem.mismatches[0].summary]
+    lines = describe_example(problem, arg_names)
     for m in problem.mismatches:
         lines.append(m.summary)
         lines += m.lines
