@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from nngrader import kinds, runner, spec
+from nngrader import runner, spec
 from nngrader.outcome import Outcome
 from nngrader.sandbox import Limits, StudentFailure, StudentProcess
 
@@ -52,8 +52,10 @@ def pytest_collect_file(file_path, parent):
 
 class ChecksFile(pytest.File):
     def collect(self):
+        from nngrader import fixtures
         try:
             asg = spec.load(str(self.path))
+            fixtures.verify(asg)
         except spec.SpecError as exc:
             raise self.CollectError(str(exc)) from None
         for check in asg.checks:
@@ -96,7 +98,7 @@ class CheckItem(pytest.Item):
         __tracebackhide__ = True
         ctx = self._context()
         try:
-            out = kinds.get(self.check.kind).run(self.check, ctx)
+            out = runner.run_kind(self.check, ctx)
         except StudentFailure as exc:
             raise CheckFailed(Outcome(False, f"checked: {self.check.name}", lines=[exc.message],
                                              short=exc.message)) from None

@@ -138,6 +138,8 @@ def _stage_reference(asg, staged):
 
 def grade(asg, submission, limits=None, only=None, label=None, on_result=None):
     """Grade `submission` (folder, single file, or "reference") -> GradeRun."""
+    from nngrader import fixtures
+    fixtures.verify(asg)            # a missing or stale fixture stops grading before anyone is scored
     started = time.monotonic()
     run = GradeRun(assignment=asg, submission=label or submission)
     limits = (limits or Limits()).with_overrides(asg.limits)
@@ -169,11 +171,22 @@ def _note_import(process, run):
                          if exc.category not in ("timeout", "died") else f"importing your submission: {exc.message}")
 
 
+def run_kind(check, ctx):
+    """Run the check's kind with the check's own call time limit, if it sets one."""
+    kind = kinds.get(check.kind)
+    saved = ctx.process.limits.call_timeout
+    if check.timeout:
+        ctx.process.limits.call_timeout = check.timeout
+    try:
+        return kind.run(check, ctx)
+    finally:
+        ctx.process.limits.call_timeout = saved
+
+
 def run_check(check, ctx, run=None):
     """One check -> Outcome; a harness failure becomes an error outcome (never a silent zero)."""
-    kind = kinds.get(check.kind)
     try:
-        out = kind.run(check, ctx)
+        out = run_kind(check, ctx)
     except StudentFailure as exc:
         out = Outcome(False, f"checked: {check.name}", lines=[exc.message], short=exc.message)
     except (HarnessBug, Exception) as exc:

@@ -10,6 +10,7 @@ reference and for a submission.
       - {call: gradients, args: [X, y, W1, W2, b1, b2],
          returns: [{name: dW1}, {name: dW2}, {name: db1}, {name: db2, accept: [[]]}, {name: L}]}
       - {mean: losses, as: loss}           # computed by the harness, not by the implementation
+      - {eval: "2.0 / N * (yhat - Y)", as: dyhat}   # harness-side arithmetic (nngrader.expr)
 
 An argument is a name (generated argument, dimension or earlier result), a number, or one of
 {own: NAME} (the implementation's own function), {probe: NAME}, {file: NAME}, {list: [...]},
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nngrader import wire
+from nngrader import expr, wire
 from nngrader.spec import SpecError, req_map, string
 from nngrader.targets import DataFile, OwnFunction, Probe
 from nngrader.sandbox import StudentFailure
@@ -53,6 +54,8 @@ class Step:
             return self.target
         if self.op == "set":
             return f"{self.target} = {_ref_text(self.value)}"
+        if self.op == "eval":
+            return f"{self.as_name} = {self.target}"
         return f"{self.op} of {', '.join(_ref_text(a) for a in self.args)}"
 
 
@@ -77,8 +80,9 @@ def _ref_text(r):
     return repr(r)
 
 
-STEP_KEYS = {"call", "new", "set", "get", "mean", "dot", "item", "args", "kwargs", "returns", "as",
-             "value", "index"}
+STEP_KEYS = {"call", "new", "set", "get", "mean", "dot", "item", "eval", "args", "kwargs", "returns",
+             "as", "value", "index"}
+OPS = ("call", "new", "set", "get", "mean", "dot", "item", "eval")
 
 
 def parse_ref(where, raw, probes=("cubic", "softsign", "identity")):
@@ -122,9 +126,9 @@ def parse_steps(where, raw):
     for i, rs in enumerate(raw):
         w = where.at(i)
         req_map(w, rs, STEP_KEYS)
-        ops = [k for k in ("call", "new", "set", "get", "mean", "dot", "item") if k in rs]
+        ops = [k for k in OPS if k in rs]
         if len(ops) != 1:
-            raise SpecError(f"{w}: a step needs exactly one of call, new, set, get, mean, dot, item.")
+            raise SpecError(f"{w}: a step needs exactly one of {', '.join(OPS)}.")
         op = ops[0]
         s = Step(op=op)
         if op in ("call", "new", "set", "get"):
@@ -132,6 +136,13 @@ def parse_steps(where, raw):
         args = rs.get("args", [])
         if op in ("mean", "item"):
             args = [rs[op]]
+        if op == "eval":
+            try:
+                s.value = expr.parse(string(w.at("eval"), rs["eval"]))
+            except expr.ExprError as exc:
+                raise SpecError(f"{w.at('eval')}: {exc}.") from None
+            s.target = rs["eval"]
+            args = []
         if op == "dot":
             args = rs["dot"]
             if not (isinstance(args, list) and len(args) == 2):
@@ -147,7 +158,7 @@ def parse_steps(where, raw):
             r = rs["returns"]
             s.returns = ([_parse_ret(w.at("returns", j), x) for j, x in enumerate(r)]
                          if isinstance(r, list) else _parse_ret(w.at("returns"), r))
-        if op == "new" or op in ("mean", "dot", "item"):
+        if op == "new" or op in ("mean", "dot", "item", "eval"):
             if "as" not in rs:
                 raise SpecError(f"{w}: a {op} step needs `as: NAME`.")
             s.as_name = string(w.at("as"), rs["as"])
@@ -258,6 +269,9 @@ def _run_step(target, step, env):
         return
     if step.op == "item":
         env[step.as_name] = args[0][step.index]
+        return
+    if step.op == "eval":
+        env[step.as_name] = expr.evaluate(step.value, env)
         return
     keep = _keep_spec(step.returns)
     if step.op == "get":

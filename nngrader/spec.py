@@ -154,6 +154,8 @@ class Check:
     seed: int = 0
     max_examples: int = 0
     tolerance: dict = None
+    timeout: float = None     # per-call time limit for this check (else the sandbox default)
+    raw: dict = None          # the check as written (fixtures record its digest)
 
 
 @dataclass
@@ -186,7 +188,7 @@ class Assignment:
 
 
 COMMON_CHECK_KEYS = {"name", "kind", "points", "visibility", "exercises", "description", "seed",
-                     "max_examples", "tolerance"}
+                     "max_examples", "tolerance", "timeout"}
 
 
 def assignment_path(assignment_id):
@@ -316,4 +318,5 @@ def _read_check(where, rc, asg):
         config=config, where=where,
         seed=integer(where.at("seed"), rc.get("seed", asg.defaults.seed), minimum=0),
         max_examples=integer(where.at("max_examples"), rc.get("max_examples", asg.defaults.max_examples), minimum=1),
-        tolerance=tol)
+        tolerance=tol, raw=rc,
+        timeout=number(where.at("timeout"), rc["timeout"], positive=True) if "timeout" in rc else None)

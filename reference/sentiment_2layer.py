@@ -90,3 +90,14 @@ def train_nn(filename, hidden_layer_size, iters=1e6, lr=0.01):
     for _ in range(int(iters)):
         W1, b1, W2, b2 = update_params(X, y, W1, b1, W2, b2, lr)
     return W1, b1, W2, b2
+
+
+def test_accuracy(filename, W1, b1, W2, b2):
+    """Accuracy of (W1, b1, W2, b2) on the pickle's held-back test part (threshold 0.5)."""
+    with open(filename, "rb") as f:
+        data = pickle.load(f)
+    X = features_matrix(data["test_x"], data["freqs"])
+    y = np.asarray(data["test_y"], dtype=np.float64).reshape(-1)
+    W1, W2 = np.asarray(W1, dtype=np.float64), np.asarray(W2, dtype=np.float64).reshape(1, -1)
+    yhat = inference_2layers(X, W1, W2, np.asarray(b1, dtype=np.float64).reshape(-1), np.reshape(b2, (1,)))
+    return float(np.mean((yhat > 0.5) == (y > 0.5)))
