@@ -74,8 +74,8 @@ class Worker:
             arr = np.array(value, copy=True, subok=False)   # a subclass is copied into a plain array
             if arr.dtype.kind not in "biuf" or arr.size > 10_000_000:
                 return ("__opaque__", f"ndarray of dtype {arr.dtype}", f"shape {arr.shape}")
-            arr = np.ascontiguousarray(arr)
-            return ("__nd__", arr.dtype.str, tuple(int(s) for s in arr.shape), arr.tobytes())
+            # tobytes() is C-ordered for any layout (np.ascontiguousarray would turn 0-d into 1-d)
+            return ("__nd__", arr.dtype.str, tuple(int(s) for s in arr.shape), arr.tobytes(order="C"))
         if isinstance(value, np.generic):
             arr = np.array(value).reshape(())
             if arr.dtype.kind not in "biuf":
