@@ -272,11 +272,11 @@ class StudentProcess:
     def remaining(self):
         return self.limits.submission_timeout - (time.monotonic() - self.started_at)
 
-    def request(self, req, what):
+    def request(self, req, what, timeout=None):
         self.ensure()
-        return self._request(req, what)
+        return self._request(req, what, timeout)
 
-    def _request(self, req, what):
+    def _request(self, req, what, timeout=None):
         if self.remaining() <= 0:
             raise StudentFailure("budget", f"the submission used up its {self.limits.submission_timeout:g} s "
                                            "time budget; this check was not run")
@@ -288,7 +288,7 @@ class StudentProcess:
                 view = view[os.write(self.req_w, view):]
         except (BrokenPipeError, OSError):
             return self._died(what)
-        timeout = min(self.limits.call_timeout, self.remaining())
+        timeout = min(timeout or self.limits.call_timeout, self.remaining())
         deadline = time.monotonic() + timeout
         try:
             header = self._read(8, deadline)
