@@ -10,8 +10,8 @@ import numpy as np
 from reference.numerics import stable_sigmoid
 
 FUNCTIONS = {"mean": np.mean, "sum": np.sum, "exp": np.exp, "log": np.log, "tanh": np.tanh,
-             "abs": np.abs, "maximum": np.maximum, "minimum": np.minimum, "sqrt": np.sqrt,
-             "sigmoid": stable_sigmoid, "argmax_rows": lambda a: np.argmax(a, axis=-1)}
+             "sin": np.sin, "abs": np.abs, "maximum": np.maximum, "minimum": np.minimum,
+             "sqrt": np.sqrt, "sigmoid": stable_sigmoid, "argmax_rows": lambda a: np.argmax(a, axis=-1)}
 _BIN = {ast.Add: np.add, ast.Sub: np.subtract, ast.Mult: np.multiply, ast.Div: np.divide,
         ast.Pow: np.power, ast.MatMult: np.matmul}
 

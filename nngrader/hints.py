@@ -81,15 +81,20 @@ def _constant_ratio(exp, got):
     return None
 
 
+BATCH_DIMS = ("N", "B", "n", "batch")
+
+
 def _ratio_hint(k, dims):
     text = f"received / expected = {k:.6g} everywhere"
-    cands = {f"the batch size {n}={v}" if n in ("N", "B", "n") else f"{n}={v}": v
-             for n, v in dims.items() if isinstance(v, int) and v > 1}
-    for label, v in cands.items():
+    sizes = [(n, v) for n, v in dims.items() if isinstance(v, int) and not isinstance(v, bool) and v > 1]
+    for n, v in sorted(sizes, key=lambda nv: nv[0] not in BATCH_DIMS):
+        what = f"the batch size {n}={v}" if n in BATCH_DIMS else f"{n}={v}"
+        if n not in BATCH_DIMS and v == 2 and np.isclose(abs(k), 2.0) or (v == 2 and np.isclose(k, 0.5) and n not in BATCH_DIMS):
+            continue                     # a factor 2 is far more often a doubled term than a dimension
         if np.isclose(k, v, rtol=1e-6):
-            return f"{text} = {label}: a missing division by {label.split('=')[0].replace('the batch size ', '')} (the mean over the batch?)"
+            return f"{text} = {what}: a missing division by {n} (the mean over the batch?)"
         if np.isclose(k, 1.0 / v, rtol=1e-6):
-            return f"{text} = 1/{v} ({label}): divided by {label.split('=')[0].replace('the batch size ', '')} once too often"
+            return f"{text} = 1/{v} ({what}): divided by {n} once too often"
     if np.isclose(k, 2.0):
         return f"{text}: a factor 2 too large (a doubled term, or a missing 1/2)"
     if np.isclose(k, 0.5):

@@ -83,6 +83,7 @@ def _ref_text(r):
 STEP_KEYS = {"call", "new", "set", "get", "mean", "dot", "item", "eval", "args", "kwargs", "returns",
              "as", "value", "index"}
 OPS = ("call", "new", "set", "get", "mean", "dot", "item", "eval")
+HARNESS_OPS = ("mean", "dot", "item", "eval")      # computed by the harness from earlier results
 
 
 def parse_ref(where, raw, probes=("cubic", "softsign", "identity")):
@@ -183,6 +184,11 @@ def result_names(steps):
     return names
 
 
+def computed_names(steps):
+    """Names bound by harness-side steps (mean, dot, item, eval): values derived from results."""
+    return [s.as_name for s in steps if s.op in HARNESS_OPS]
+
+
 def exercised(steps, env_names=()):
     """Contract names a scenario calls: functions, classes and Class.method."""
     handles = {s.as_name: s.target for s in steps if s.op == "new"}
@@ -242,6 +248,17 @@ def _value(ref, env):
     return ref
 
 
+def _harness_value(step, args, env):
+    if step.op == "mean":
+        return float(np.mean(np.asarray(args[0], dtype=np.float64)))
+    if step.op == "dot":
+        a, b = (np.asarray(x, dtype=np.float64) for x in args)
+        return float(np.sum(a.reshape(-1) * b.reshape(-1))) if a.size == b.size else float("nan")
+    if step.op == "item":
+        return args[0][step.index]
+    return expr.evaluate(step.value, env)
+
+
 def _keep_spec(returns):
     if returns is None:
         return None
@@ -260,18 +277,13 @@ def _run_step(target, step, env):
         h, attr = step.target.split(".", 1)
         target.set(env[h], attr, _value(step.value, env))
         return
-    if step.op == "mean":
-        env[step.as_name] = float(np.mean(np.asarray(args[0], dtype=np.float64)))
-        return
-    if step.op == "dot":
-        a, b = (np.asarray(x, dtype=np.float64) for x in args)
-        env[step.as_name] = float(np.sum(a.reshape(-1) * b.reshape(-1))) if a.size == b.size else float("nan")
-        return
-    if step.op == "item":
-        env[step.as_name] = args[0][step.index]
-        return
-    if step.op == "eval":
-        env[step.as_name] = expr.evaluate(step.value, env)
+    if step.op in HARNESS_OPS:
+        try:
+            env[step.as_name] = _harness_value(step, args, env)
+        except (TypeError, ValueError, IndexError) as exc:
+            # computed from what the implementation returned: unusable values are its result
+            raise ShapeOfReturn(step, f"the values your code returned could not be used in "
+                                      f"`{step.describe()}`: {type(exc).__name__}: {exc}") from None
         return
     keep = _keep_spec(step.returns)
     if step.op == "get":

@@ -44,6 +44,12 @@ def relu_backward(x, dout):
     return np.where(np.asarray(x) > 0, dout, 0.0)
 
 
+def relu_backward_subgradient_one(x, dout):
+    """relu_backward taking subgradient 1 at x == 0 (grading helper: with relu_backward it bounds
+    the accepted interval there, since any subgradient in [0, 1] is right)."""
+    return np.where(np.asarray(x) >= 0, dout, 0.0)
+
+
 def tanh(x):
     """tanh elementwise (given in the handout)."""
     return np.tanh(x)

@@ -43,11 +43,14 @@ def parse(where, raw, asg):
             raise SpecError(f"{where.at('returns')}: with `steps`, put `returns` on the step that returns.")
         steps = scenario.parse_steps(where.at("steps"), raw["steps"])
     produced = scenario.result_names(steps)
+    # Named explicitly, a value an eval/mean/dot/item step derives from the results may be
+    # compared too (e.g. `0 * W` compares only W's shape, `maximum(abs(W) - l, 0)` a bound).
+    computed = scenario.computed_names(steps)
     names = str_list(where.at("compare"), raw["compare"]) if "compare" in raw else produced
     for i, n in enumerate(names):
-        if n not in produced:
+        if n not in produced and n not in computed:
             raise SpecError(f"{where.at('compare', i)}: {n!r} is not returned by any step "
-                            f"(returned: {', '.join(produced)}).")
+                            f"(returned: {', '.join(produced)}; computed: {', '.join(computed) or 'none'}).")
     alts = raw.get("alternatives", {})
     if not isinstance(alts, dict):
         where.at("alternatives").fail("a mapping of reference names to alternative reference names", alts)

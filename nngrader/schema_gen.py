@@ -1,0 +1,101 @@
+"""The JSON Schema of checks/<assignment>.yaml, written to checks/schema.json for editors
+(`# yaml-language-server: $schema=schema.json`). Built from the kind registry so it cannot drift:
+each kind's FIELDS become the allowed keys of a check of that kind.
+
+    python -m nngrader.schema_gen        # rewrite checks/schema.json
+"""
+import json
+import os
+
+from nngrader import kinds
+from nngrader.sandbox import Limits
+from nngrader.spec import CHECKS_DIR, COMMON_CHECK_KEYS, VISIBILITIES
+
+NUMBER = {"type": "number"}
+TOL = {"type": "object", "additionalProperties": False,
+       "properties": {"rtol": {"type": "number", "minimum": 0}, "atol": {"type": "number", "minimum": 0}}}
+TOL_PAIR = {"type": "object", "additionalProperties": False,
+            "properties": {"float64": {"$ref": "#/$defs/tolerance"}, "float32": {"$ref": "#/$defs/tolerance"}}}
+STEPS = {"type": "array", "minItems": 1, "items": {"type": "object", "additionalProperties": False, "properties": {
+    k: {} for k in ("call", "new", "set", "get", "mean", "dot", "item", "eval", "args", "kwargs",
+                    "returns", "as", "value", "index")}}}
+FIELD_SCHEMAS = {
+    "dims": {"type": "object", "additionalProperties": {
+        "oneOf": [{"type": "integer", "minimum": 0},
+                  {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2}]}},
+    "args": {"type": "object", "additionalProperties": {"type": "object"}},
+    "steps": {"$ref": "#/$defs/steps"}, "loss_steps": {"$ref": "#/$defs/steps"},
+    "setup": {"$ref": "#/$defs/steps"}, "score_steps": {"$ref": "#/$defs/steps"},
+    "call": {"type": "string"}, "compare": {"type": "array", "items": {"type": "string"}},
+    "returns": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]},
+    "alternatives": {"type": "object", "additionalProperties": {"type": "string"}},
+    "wrt": {"type": "object", "additionalProperties": {"type": "string"}},
+    "fd_step": NUMBER, "fd_tolerance": {"$ref": "#/$defs/tolerance"},
+    "trajectory_tolerance": {"$ref": "#/$defs/tolerance"},
+    "max_entries": {"type": "integer", "minimum": 1}, "kink_threshold": NUMBER,
+    "iterations": {"type": "integer", "minimum": 1},
+    "expect": {"enum": ["decrease", "match_reference"]}, "min_decrease": NUMBER,
+    "min_accuracy": NUMBER, "cases": {"type": "integer", "minimum": 1},
+    "if_absent": {"enum": ["pass", "fail"]}, "file": {"type": "string"}, "fixture": {"type": "string"},
+    "keys": {"type": "array", "items": {"type": "string"}},
+}
+COMMON = {"name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, "kind": {"enum": list(kinds.KINDS)},
+          "points": {"type": "number", "minimum": 0}, "visibility": {"enum": list(VISIBILITIES)},
+          "exercises": {"type": "array", "items": {"type": "string"}}, "description": {"type": "string"},
+          "seed": {"type": "integer", "minimum": 0}, "max_examples": {"type": "integer", "minimum": 1},
+          "tolerance": {"$ref": "#/$defs/tolerance_pair"}, "timeout": {"type": "number", "exclusiveMinimum": 0}}
+
+
+def build():
+    variants = []
+    for name in kinds.KINDS:
+        try:
+            kind = kinds.get(name)
+        except ImportError:
+            continue                       # a kind not shipped yet
+        props = dict(COMMON)
+        for f in kind.FIELDS:
+            props[f] = FIELD_SCHEMAS.get(f, {})
+        props["kind"] = {"const": name}
+        variants.append({"type": "object", "additionalProperties": False, "required": ["name", "kind", "points"],
+                         "properties": props})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "nngrader assignment spec (checks/<assignment-id>.yaml)",
+        "type": "object", "additionalProperties": False, "required": ["assignment", "checks"],
+        "$defs": {"tolerance": TOL, "tolerance_pair": TOL_PAIR, "steps": STEPS},
+        "properties": {
+            "assignment": {"type": "object", "additionalProperties": False, "required": ["id", "module", "reference", "contract"],
+                           "properties": {"id": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$"},
+                                          "title": {"type": "string"}, "module": {"type": "string"},
+                                          "files": {"type": "array", "items": {"type": "string"}},
+                                          "optional_files": {"type": "array", "items": {"type": "string"}},
+                                          "reference": {"type": "string"},
+                                          "contract": {"type": "array", "items": {"type": "string"}},
+                                          "support": {"type": "array", "items": {"type": "string"}}}},
+            "defaults": {"type": "object", "additionalProperties": False,
+                         "properties": {"seed": {"type": "integer", "minimum": 0},
+                                        "max_examples": {"type": "integer", "minimum": 1},
+                                        "visibility": {"enum": list(VISIBILITIES)},
+                                        "tolerance": {"$ref": "#/$defs/tolerance_pair"}}},
+            "limits": {"type": "object", "additionalProperties": False,
+                       "properties": {n: ({"type": "string"} if n == "unprivileged_user" else {"type": "number", "exclusiveMinimum": 0})
+                                      for n in Limits.names()}},
+            "checks": {"type": "array", "minItems": 1, "items": {"oneOf": variants}},
+        },
+    }
+
+
+def path():
+    return os.path.join(CHECKS_DIR, "schema.json")
+
+
+def main():
+    with open(path(), "w") as f:
+        json.dump(build(), f, indent=1)
+        f.write("\n")
+    print(f"wrote {path()}")
+
+
+if __name__ == "__main__":
+    main()

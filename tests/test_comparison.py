@@ -1,0 +1,86 @@
+"""Verdicts on numbers: exact shapes, dtype-chosen tolerance, intervals, and hints from the numbers."""
+import numpy as np
+import pytest
+
+from nngrader import comparison, hints, wire
+from nngrader.spec import Tolerance
+
+TOL = {"float64": Tolerance(rtol=1e-6, atol=1e-9), "float32": Tolerance(rtol=2e-4, atol=1e-5)}
+rng = np.random.default_rng(0)
+
+
+def test_equal_values_pass_and_float32_gets_the_loose_tolerance():
+    e = rng.normal(size=(3, 4))
+    assert comparison.compare("x", e, e.copy(), TOL) is None
+    assert comparison.compare("x", e, e.astype(np.float32), TOL) is None
+    near = e * (1 + 1e-5)                       # fine for a float32 output, not for a float64 one
+    assert comparison.compare("x", e, near.astype(np.float32), TOL) is None
+    m = comparison.compare("x", e, near, TOL)
+    assert m is not None and "tolerance (float64 output)" in "\n".join(m.lines)
+
+
+def test_no_broadcasting_keepdims_bias_is_wrong_shape():
+    e = rng.normal(size=(4,))
+    m = comparison.compare("db1", e, e.reshape(1, 4), TOL)
+    assert m.summary == "db1: wrong shape: expected (4,), received (1, 4)"
+    assert "extra axes of length 1" in m.hint
+
+
+def test_transposed_shape_hint():
+    e = rng.normal(size=(2, 3))
+    m = comparison.compare("dW", e, e.T, TOL)
+    assert "transpose" in m.hint
+
+
+def test_accepted_alternative_shapes_and_scalars():
+    e = rng.normal(size=(5,))
+    assert comparison.compare("y", e, e.reshape(1, 5), TOL, dims={"N": 5}, accept=[[1, "N"]]) is None
+    assert comparison.compare("L", np.array(0.3), [0.3], TOL) is None          # size-1 where a scalar is asked
+    assert comparison.compare("L", np.array(0.3), np.float32(0.3), TOL) is None
+    assert comparison.compare("y", np.array([0.3]), np.array(0.3), TOL) is not None   # (1,) asked: () is wrong
+
+
+@pytest.mark.parametrize("factor,expected", [(3.0, "missing division by N"), (1 / 3, "once too often"),
+                                             (2.0, "factor 2"), (-1.0, "sign")])
+def test_ratio_hints(factor, expected):
+    e = rng.normal(size=(3, 2)) + 0.5
+    m = comparison.compare("g", e, e * factor, TOL, dims={"N": 3, "d": 2})
+    assert expected in m.hint
+
+
+def test_only_column_zero_differs():
+    e = rng.normal(size=(3, 4))
+    g = e.copy()
+    g[:, 0] += 1.0
+    assert "only column 0 differs" in comparison.compare("w", e, g, TOL).hint
+
+
+def test_nan_and_zero_hints():
+    e = rng.normal(size=(3,))
+    assert "NaN or inf" in comparison.compare("x", e, np.array([np.nan, 1, 2]), TOL).hint
+    assert "all zeros" in comparison.compare("x", e, np.zeros(3), TOL).hint
+
+
+def test_worst_index_and_values_reported():
+    e = np.array([[1.0, 2.0], [3.0, 4.0]])
+    g = e.copy()
+    g[1, 0] = 3.5
+    m = comparison.compare("A", e, g, TOL)
+    text = "\n".join(m.lines)
+    assert "worst at A[1, 0]: expected 3, received 3.5" in text and "1 of 4 entries differ" in text
+
+
+def test_interval_accepts_any_subgradient():
+    lo, hi = np.array([0.0, 1.0]), np.array([1.0, 1.0])
+    assert comparison.compare("d", lo, np.array([0.5, 1.0]), TOL, upper=hi) is None
+    assert comparison.compare("d", lo, np.array([1.5, 1.0]), TOL, upper=hi) is not None
+
+
+def test_non_numeric_received_values():
+    m = comparison.compare("x", np.ones(2), wire.Opaque("LyingArray", ""), TOL)
+    assert "LyingArray object, not numbers" in m.summary
+    assert "None" in comparison.compare("x", np.ones(2), None, TOL).summary
+
+
+def test_shape_hint_broadcast_accident():
+    assert "broadcasting accident" in hints.shape_hint((4,), (4, 4), {})
