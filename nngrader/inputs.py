@@ -142,7 +142,7 @@ def _shape(sym, dims):
 def _fill(a, shape, rng, dims):
     g, p = a.gen, a.param
     if g == "value":
-        return np.array(p, dtype=np.float64) if isinstance(p, list) else p
+        return np.array(p, dtype=a.dtype) if isinstance(p, list) else p      # dtype: float64 unless given
     if g == "choice":
         return p[int(rng.integers(len(p)))]
     size = shape if shape is not None else ()

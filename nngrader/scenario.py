@@ -86,7 +86,7 @@ OPS = ("call", "new", "set", "get", "mean", "dot", "item", "eval")
 HARNESS_OPS = ("mean", "dot", "item", "eval")      # computed by the harness from earlier results
 
 
-def parse_ref(where, raw, probes=("cubic", "softsign", "identity")):
+def parse_ref(where, raw, probes=("cubic", "softsign", "identity", "squash")):
     if isinstance(raw, str):
         return Name(raw)
     if raw is None or isinstance(raw, (bool, int, float)):
@@ -255,7 +255,11 @@ def _harness_value(step, args, env):
         a, b = (np.asarray(x, dtype=np.float64) for x in args)
         return float(np.sum(a.reshape(-1) * b.reshape(-1))) if a.size == b.size else float("nan")
     if step.op == "item":
-        return args[0][step.index]
+        try:
+            return args[0][step.index]
+        except (KeyError, IndexError, TypeError):
+            # e.g. a dict without the contract's key, or a tuple where a dict is asked for
+            raise LookupError(f"it has no entry {step.index!r}: it is {_type_text(args[0])}") from None
     return expr.evaluate(step.value, env)
 
 
@@ -280,7 +284,7 @@ def _run_step(target, step, env):
     if step.op in HARNESS_OPS:
         try:
             env[step.as_name] = _harness_value(step, args, env)
-        except (TypeError, ValueError, IndexError) as exc:
+        except (TypeError, ValueError, LookupError) as exc:
             # computed from what the implementation returned: unusable values are its result
             raise ShapeOfReturn(step, f"the values your code returned could not be used in "
                                       f"`{step.describe()}`: {type(exc).__name__}: {exc}") from None
@@ -318,4 +322,8 @@ def _type_text(v):
         return f"an array of shape {v.shape}"
     if isinstance(v, wire.Opaque):
         return f"a {v.type_name}"
+    if isinstance(v, dict):
+        return f"a dict with keys {sorted(map(str, v))}"
+    if isinstance(v, (tuple, list)):
+        return f"a {type(v).__name__} of length {len(v)}"
     return f"{type(v).__name__} {v!r}"[:120]

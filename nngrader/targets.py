@@ -106,6 +106,9 @@ def _plain_copy(v):
     return v
 
 
+PROGRAM_REPLY_MARGIN = 10.0      # s beyond a program's own time limit for the worker to reply
+
+
 class StudentTarget:
     """Student code, reached only through the sandboxed worker."""
 
@@ -114,6 +117,7 @@ class StudentTarget:
     def __init__(self, process: StudentProcess):
         self.process = process
         self.last_warnings = []
+        self.warnings_log = []          # every warning since a check last cleared it (stability)
 
     def _encode(self, v):
         if isinstance(v, wire.Handle):
@@ -135,6 +139,7 @@ class StudentTarget:
     def _do(self, req, what):
         value = self.process.request(req, what)
         self.last_warnings = list(getattr(self.process, "last_meta", {}).get("warnings", []))
+        self.warnings_log.extend(self.last_warnings)
         return value
 
     def call(self, name, args=(), kwargs=None, keep=None):
@@ -163,6 +168,33 @@ class StudentTarget:
             self._do({"op": "release"}, "cleanup")
         except StudentFailure as exc:
             self.process.last_cleanup_error = exc.message
+
+    def run_program(self, path, argv, outputs, timeout, max_bytes=1 << 20, max_output=4000):
+        """Run the submitted file `path` as a program, `python path argv...`, in the worker's
+        scratch folder (see worker.op_run_program) -> dict with exit_code, signal, timed_out,
+        seconds, files {output: bytes or None}, sizes, output (bytes printed, the tail).
+
+        A program need not be importable as a module to run (e.g. no `__main__` guard), so a
+        failed import of the submission does not stop the run; the run reports for itself."""
+        req = {"op": "run_program", "path": path, "argv": [str(a) for a in argv],
+               "outputs": list(outputs), "timeout": float(timeout), "max_bytes": int(max_bytes),
+               "max_output": int(max_output)}
+        proc = self.process
+        try:
+            proc.ensure()
+        except StudentFailure:
+            if proc.load_error is None or proc.proc is None or proc.proc.poll() is not None:
+                raise
+        # The worker enforces `timeout` on the program itself; the margin covers reading back.
+        reply = proc._request(req, f"running {path}", timeout=float(timeout) + PROGRAM_REPLY_MARGIN)
+        reply["files"] = {k: _bytes(v) for k, v in reply["files"].items()}
+        reply["output"] = _bytes(reply["output"]) or b""
+        return reply
+
+
+def _bytes(v):
+    """A file's content as the worker sends it (a uint8 array) -> bytes; None stays None."""
+    return None if v is None else np.asarray(v, dtype=np.uint8).tobytes()
 
 
 __all__ = ["ReferenceTarget", "StudentTarget", "OwnFunction", "Probe", "DataFile", "StudentFailure"]

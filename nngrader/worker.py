@@ -160,6 +160,119 @@ class Worker:
         self.handles.clear()
         return None
 
+    def op_run_program(self, req):
+        """Run a submitted file as `__main__` (like `python FILE ARGV...`) in a forked child.
+
+        The child inherits this worker's limits, user, working directory (the scratch folder)
+        and already-imported NumPy, so it starts at once. Request: path (relative to the
+        scratch folder), argv (strings), outputs (relative paths: removed before the run, read
+        back after it), timeout (s), max_bytes (kept per output file), max_output (bytes kept
+        of what the program printed).
+        -> {exit_code, signal, timed_out, seconds, files: {path: uint8 array of its bytes, or
+            None when not written}, sizes: {path: size in bytes}, output: uint8 array}.
+        """
+        import signal
+        np = self.np
+        scratch = os.path.realpath(os.getcwd())
+
+        def inside(rel):
+            full = os.path.realpath(os.path.join(scratch, rel))
+            if os.path.commonpath([full, scratch]) != scratch:
+                raise ValueError(f"path {rel!r} leaves the scratch folder")
+            return full
+
+        def run_as_main(program, argv):
+            """In the child: what `python program argv...` would do -> exit code."""
+            import builtins
+            import runpy
+            warnings.resetwarnings()            # the worker records warnings; a program prints them
+            warnings.simplefilter("default")
+            warnings.showwarning = (lambda message, category, filename, lineno, file=None, line=None:
+                                    sys.stderr.write(warnings.formatwarning(message, category, filename,
+                                                                            lineno, line)))
+            if not hasattr(builtins, "exit"):   # the worker runs without `site`, which defines them
+                builtins.exit = builtins.quit = sys.exit
+            sys.argv = [program] + argv
+            try:
+                runpy.run_path(program, run_name="__main__")
+                return 0
+            except SystemExit as exc:           # sys.exit(code) / exit(code) / argparse errors
+                if exc.code is None:
+                    return 0
+                if isinstance(exc.code, int):
+                    return exc.code & 0xFF
+                sys.stderr.write(f"{exc.code}\n")
+                return 1
+            except BaseException as exc:
+                sys.stderr.write("Traceback (most recent call last):\n"
+                                 + _student_trace(exc.__traceback__, scratch)
+                                 + "".join(traceback.format_exception_only(type(exc), exc)))
+                return 1
+            finally:
+                for stream in (sys.stdout, sys.stderr):
+                    try:
+                        stream.flush()
+                    except Exception:
+                        pass
+
+        program = inside(req["path"])
+        outputs = [(rel, inside(rel)) for rel in req.get("outputs", [])]
+        for _, full in outputs:         # a file left by an earlier run must not count as output
+            if os.path.lexists(full):
+                os.remove(full)
+        capture = os.path.join(scratch, ".program-output")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:                    # the child never returns into the worker's loop
+            code = 1
+            try:
+                os.setpgid(0, 0)        # its own process group: a timeout kills all of it
+                fd = os.open(capture, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(fd, 1)
+                os.dup2(fd, 2)
+                os.close(fd)
+                code = run_as_main(program, [str(a) for a in req["argv"]])
+            finally:
+                os._exit(code)
+        deadline = started + float(req.get("timeout", 60.0))
+        timed_out, pause = False, 0.002
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                break
+            if time.monotonic() >= deadline:
+                timed_out = True
+                for kill in (os.killpg, os.kill):
+                    try:
+                        kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                _, status = os.waitpid(pid, 0)
+                break
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+        seconds = time.monotonic() - started
+
+        def read(path, limit, tail=False):
+            with open(path, "rb") as f:
+                if tail:
+                    f.seek(max(0, os.path.getsize(path) - limit))
+                return np.frombuffer(f.read(limit), dtype=np.uint8).copy()
+
+        files, sizes = {}, {}
+        for rel, full in outputs:
+            written = os.path.isfile(full)
+            sizes[rel] = os.path.getsize(full) if written else None
+            files[rel] = read(full, int(req.get("max_bytes", 1 << 20))) if written else None
+        output = read(capture, int(req.get("max_output", 4000)), tail=True) if os.path.isfile(capture) else None
+        return self.encode({
+            "exit_code": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "timed_out": timed_out, "seconds": seconds, "files": files, "sizes": sizes,
+            "output": output}, None)
+
 
 class _Missing(Exception):
     """A name the contract asks for is not defined by the submission."""
@@ -186,9 +299,17 @@ def _probe_identity(np):
     return identity_activation
 
 
+def _probe_squash(np):
+    def squash_activation(s):
+        s = np.asarray(s, dtype=np.float64)
+        return 0.5 + 0.5 * s / (1.0 + np.abs(s)), 0.5 / (1.0 + np.abs(s)) ** 2
+    return squash_activation
+
+
 # Probe activations handed to student code in place of its own (isolation). Kept in sync
 # with nngrader/probes.py, which gives the grading side the same functions.
-PROBES = {"cubic": _probe_cubic, "softsign": _probe_softsign, "identity": _probe_identity}
+PROBES = {"cubic": _probe_cubic, "softsign": _probe_softsign, "identity": _probe_identity,
+          "squash": _probe_squash}
 
 
 def _student_trace(tb, scratch):

@@ -92,3 +92,38 @@ def finite_difference_checker(X_batch, y_batch, weight_matrices, biases, activat
             group.append(G)
         grads.append(group)
     return grads[0], grads[1]
+
+
+# ---- grading helpers (not part of the contract) ---------------------------------------------
+
+def relu_activation_at_kink_one(s):
+    """relu_activation with the other accepted subgradient at 0: grad 1 where s >= 0."""
+    s = np.asarray(s, dtype=np.float64)
+    return np.maximum(0.0, s), (s >= 0).astype(np.float64)
+
+
+# The handout's toy network (test_batch_weights_biases.pkl, activations [relu, sigmoid]):
+# values published with it (shared/data/README.md). "dW1"/"db1" are layer index 1.
+PUBLISHED_MEAN_LOSS = 0.6985168038536878
+PUBLISHED_dW1 = np.array([[-0.0012002103], [-0.0080164097]])
+PUBLISHED_db1 = np.array([[-0.5026776163]])
+
+
+def _published_inputs(data):
+    X, y, Ws, bs = data
+    return {"X": np.asarray(X, dtype=np.float64), "y": np.asarray(y, dtype=np.float64),
+            "Ws": [np.asarray(W, dtype=np.float64) for W in Ws],
+            "bs": [np.asarray(b, dtype=np.float64) for b in bs]}
+
+
+def published_test_batch(data):
+    """Converter for the fixture check: the pickle's tuple -> one case with the published
+    mean loss and layer-1 batch-mean gradients."""
+    return [{"inputs": _published_inputs(data),
+             "published": {"mean_loss": PUBLISHED_MEAN_LOSS, "dW1": PUBLISHED_dW1, "db1": PUBLISHED_db1}}]
+
+
+def published_test_batch_gradients(data):
+    """Converter for the finite-difference fixture: the same case, gradients only."""
+    return [{"inputs": _published_inputs(data),
+             "published": {"dW1": PUBLISHED_dW1, "db1": PUBLISHED_db1}}]

@@ -79,6 +79,12 @@ def elu_grad(x, alpha):
     return np.where(x >= 0, 1.0, alpha * np.exp(np.minimum(x, 0)))
 
 
+def elu_grad_left_at_zero(x, alpha):
+    """elu_grad with the left side's value (alpha) at x == 0: the other accepted value there."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0)))
+
+
 LEAKY_ALPHA = 0.01
 
 
@@ -88,6 +94,15 @@ def two_layer_grads(x, y_onehot, W1, b1, W2, b2):
     x (D_x, 1), y_onehot (K, 1), W1 (D_a, D_x), b1 (D_a, 1), W2 (K, D_a), b2 (K, 1)
     -> {"W1": (D_a, D_x), "b1": (D_a, 1), "W2": (K, D_a), "b2": (K, 1)}.
     """
+    return _two_layer_grads(x, y_onehot, W1, b1, W2, b2, slope_at_zero=LEAKY_ALPHA)
+
+
+def two_layer_grads_slope_one_at_zero(x, y_onehot, W1, b1, W2, b2):
+    """two_layer_grads taking LeakyReLU's right-hand slope 1 where z1 == 0 (the other accepted value)."""
+    return _two_layer_grads(x, y_onehot, W1, b1, W2, b2, slope_at_zero=1.0)
+
+
+def _two_layer_grads(x, y_onehot, W1, b1, W2, b2, slope_at_zero):
     x = np.asarray(x, dtype=np.float64).reshape(-1, 1)
     y = np.asarray(y_onehot, dtype=np.float64).reshape(-1, 1)
     z1 = W1 @ x + b1
@@ -95,7 +110,8 @@ def two_layer_grads(x, y_onehot, W1, b1, W2, b2):
     z2 = W2 @ a1 + b2
     yhat = softmax_rows(z2.T).T
     delta0 = yhat - y                                  # dL/dz2
-    dz1 = (W2.T @ delta0) * np.where(z1 > 0, 1.0, LEAKY_ALPHA)
+    slope = np.where(z1 > 0, 1.0, np.where(z1 < 0, LEAKY_ALPHA, slope_at_zero))
+    dz1 = (W2.T @ delta0) * slope
     return {"W1": dz1 @ x.T, "b1": dz1, "W2": delta0 @ a1.T, "b2": delta0}
 
 

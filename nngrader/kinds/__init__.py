@@ -6,7 +6,7 @@ exercised(config) -> contract names, and run(check, ctx) -> Outcome.
 import importlib
 
 KINDS = ("compare", "composition", "gradient", "fixture", "stability", "training", "support",
-         "submitted_pickle", "answers", "program", "outputs")
+         "submitted_pickle", "answers", "program", "outputs", "initializer")
 _loaded = {}
 
 

@@ -17,7 +17,8 @@ exercised = compare.exercised
 def run(check, ctx):
     def verify(stu_env, env):
         out = []
-        warned = [w for w in ctx.student.warnings_log if "Warning" in w]
+        # Underflow (e^-1000 -> 0) is benign and happens in the stable formulas themselves.
+        warned = [w for w in ctx.student.warnings_log if "Warning" in w and "underflow" not in w]
         if warned:
             out.append(Mismatch("warnings", f"your code raised {len(warned)} warning(s): {warned[0]}",
                                 [], "use a numerically stable formula (e.g. the two-sided sigmoid with np.where, "
