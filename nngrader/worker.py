@@ -182,9 +182,12 @@ class Worker:
             return full
 
         def run_as_main(program, argv):
-            """In the child: what `python program argv...` would do -> exit code."""
+            """In the child: what `python program argv...` does -> exit code. Only modules the
+            worker has already imported are used: as the unprivileged user, the interpreter's
+            own files may not be readable (see PRELOAD)."""
             import builtins
-            import runpy
+            import tokenize
+            import types
             warnings.resetwarnings()            # the worker records warnings; a program prints them
             warnings.simplefilter("default")
             warnings.showwarning = (lambda message, category, filename, lineno, file=None, line=None:
@@ -193,8 +196,14 @@ class Worker:
             if not hasattr(builtins, "exit"):   # the worker runs without `site`, which defines them
                 builtins.exit = builtins.quit = sys.exit
             sys.argv = [program] + argv
+            main = types.ModuleType("__main__")
+            main.__file__ = program
+            main.__builtins__ = builtins
+            sys.modules["__main__"] = main
             try:
-                runpy.run_path(program, run_name="__main__")
+                with tokenize.open(program) as f:      # honours a coding cookie, as python does
+                    source = f.read()
+                exec(compile(source, program, "exec"), main.__dict__)
                 return 0
             except SystemExit as exc:           # sys.exit(code) / exit(code) / argparse errors
                 if exc.code is None:
@@ -204,6 +213,8 @@ class Worker:
                 sys.stderr.write(f"{exc.code}\n")
                 return 1
             except BaseException as exc:
+                if isinstance(exc, SyntaxError) and exc.filename:
+                    exc.filename = os.path.relpath(exc.filename, scratch)
                 sys.stderr.write("Traceback (most recent call last):\n"
                                  + _student_trace(exc.__traceback__, scratch)
                                  + "".join(traceback.format_exception_only(type(exc), exc)))
@@ -325,7 +336,9 @@ def _student_trace(tb, scratch):
 PRELOAD = ("numpy", "math", "random", "re", "collections", "itertools", "functools", "copy",
            "json", "csv", "argparse", "time", "string", "pickle", "operator", "statistics",
            "typing", "dataclasses", "numbers", "decimal", "fractions", "heapq", "bisect",
-           "numpy.linalg", "numpy.random")
+           "numpy.linalg", "numpy.random",
+           # what argparse imports lazily (a submitted program parses its command line)
+           "locale", "shutil", "signal")
 
 
 def _drop_privileges(spec):
