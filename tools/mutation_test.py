@@ -1,0 +1,209 @@
+"""Mutation testing of the checks: mutate one reference function at a time and grade correct
+submissions against the mutant. A mutant is killed when a correct submission loses points (or the
+mutated reference crashes on the check); a survivor means the checks cannot see that bug.
+
+    python tools/mutation_test.py [ASSIGNMENT ...] [--list] [--only SUBSTRING] [--jobs 2]
+
+Equivalent mutants (a mutation that changes no observable behaviour the contract fixes, e.g.
+ReLU `x > 0` -> `x >= 0`) are listed with a reason in tools/mutation_equivalent.yaml.
+Prints killed / survived / equivalent per assignment and every survivor; exits 1 if a
+non-equivalent mutant survives. Not part of the quick test command: it grades hundreds of times.
+"""
+import argparse
+import ast
+import copy
+import importlib
+import os
+import sys
+import time
+import types
+from concurrent.futures import ProcessPoolExecutor
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+EQUIVALENT = os.path.join(ROOT, "tools", "mutation_equivalent.yaml")
+SWAP_BIN = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult, ast.Pow: ast.Mult}
+SWAP_CMP = {ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Eq: ast.NotEq,
+            ast.NotEq: ast.Eq}
+SWAP_FUNC = {"sum": "mean", "mean": "sum", "maximum": "minimum", "minimum": "maximum", "max": "min",
+             "min": "max", "exp": "log", "log": "exp", "zeros": "ones", "ones": "zeros",
+             "zeros_like": "ones_like", "outer": "multiply", "tanh": "sin"}
+
+
+class Site:
+    """One mutation: where, what, and how to apply it to a fresh copy of the tree."""
+
+    def __init__(self, func, node, label):
+        self.func = func
+        self.line = node.lineno
+        self.col = node.col_offset
+        self.label = label
+
+    @property
+    def key(self):
+        return f"{self.func}:{self.line}:{self.col}:{self.label}"
+
+
+def _functions(tree):
+    """(qualified name, node) for every function and method."""
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            yield node.name, node
+        elif isinstance(node, ast.ClassDef):
+            for sub in node.body:
+                if isinstance(sub, ast.FunctionDef):
+                    yield f"{node.name}.{sub.name}", sub
+
+
+def _mutations(node):
+    """(label, mutate(node_copy) -> replacement node) for one AST node."""
+    out = []
+    if isinstance(node, ast.BinOp) and type(node.op) in SWAP_BIN:
+        new = SWAP_BIN[type(node.op)]
+        out.append((f"{type(node.op).__name__}->{new.__name__}", lambda n, new=new: _set(n, "op", new())))
+        out.append(("drop-right-operand", lambda n: n.left))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        out.append(("drop-minus", lambda n: n.operand))
+    if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in SWAP_CMP:
+        new = SWAP_CMP[type(node.ops[0])]
+        out.append((f"{type(node.ops[0]).__name__}->{new.__name__}", lambda n, new=new: _set(n, "ops", [new()])))
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        v = node.value
+        for new in ({0: [1], 1: [0, 2]}.get(v, [v * 2, v + 1]) if isinstance(v, int) else [v * 2, -v if v else 1.0]):
+            out.append((f"const {v!r}->{new!r}", lambda n, new=new: _set(n, "value", new)))
+    if isinstance(node, ast.Attribute) and node.attr == "T":
+        out.append(("drop-.T", lambda n: n.value))
+    if isinstance(node, ast.Attribute) and node.attr in SWAP_FUNC and isinstance(node.value, ast.Name) and node.value.id == "np":
+        new = SWAP_FUNC[node.attr]
+        out.append((f"np.{node.attr}->np.{new}", lambda n, new=new: _set(n, "attr", new)))
+    if isinstance(node, ast.keyword) and node.arg == "axis" and isinstance(node.value, ast.Constant):
+        v = node.value.value
+        if isinstance(v, int):
+            out.append((f"axis {v}->{1 - v if v in (0, 1) else 0}",
+                        lambda n, v=v: _set(n, "value", ast.Constant(1 - v if v in (0, 1) else 0))))
+    if isinstance(node, ast.keyword) and node.arg == "keepdims":
+        out.append(("keepdims-flip", lambda n: _set(n, "value", ast.Constant(not n.value.value))))
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int):
+        v = node.slice.value
+        out.append((f"index {v}->{v + 1}", lambda n, v=v: _set(n, "slice", ast.Constant(v + 1))))
+    return out
+
+
+def _set(node, attr, value):
+    setattr(node, attr, value)
+    return node
+
+
+def sites(source):
+    tree = ast.parse(source)
+    found = []
+    for qual, fn in _functions(tree):
+        body = fn.body[1:] if (fn.body and isinstance(fn.body[0], ast.Expr)
+                               and isinstance(getattr(fn.body[0], "value", None), ast.Constant)) else fn.body
+        for stmt in body:
+            for node in ast.walk(stmt):
+                for label, _ in _mutations(node):
+                    found.append(Site(qual, node, label))
+    return found
+
+
+def mutate(source, site):
+    """Source tree with exactly `site` applied."""
+    tree = ast.parse(source)
+
+    class T(ast.NodeTransformer):
+        def generic_visit(self, node):
+            node = super().generic_visit(node)
+            if getattr(node, "lineno", None) == site.line and getattr(node, "col_offset", None) == site.col:
+                for label, fn in _mutations(node):
+                    if label == site.label:
+                        return fn(copy.deepcopy(node))
+            return node
+    return ast.fix_missing_locations(T().visit(tree))
+
+
+def _correct_submissions(aid):
+    """The reference itself plus up to two `expect: full` corpus variants."""
+    subs = ["reference"]
+    try:
+        from corpus_tools import manifest, materialize
+        import tempfile
+        full = [n for n, s in manifest(aid).items() if (s or {}).get("expect") == "full"][:2]
+        for n in full:
+            d = tempfile.mkdtemp(prefix="mut-")
+            subs.append(materialize(aid, n, os.path.join(d, "s")))
+    except (FileNotFoundError, OSError):
+        pass
+    return subs
+
+
+def run_mutant(args):
+    aid, site_key, submissions = args
+    from nngrader import runner, spec
+    asg = spec.load(aid)
+    ref_name = asg.reference
+    original = importlib.import_module(ref_name)
+    with open(original.__file__) as f:
+        source = f.read()
+    site = next(s for s in sites(source) if s.key == site_key)
+    module = types.ModuleType(ref_name)
+    module.__file__ = original.__file__
+    try:
+        exec(compile(mutate(source, site), original.__file__, "exec"), module.__dict__)
+    except Exception as exc:              # a mutant that does not even import is killed
+        return site_key, "killed", f"does not import: {exc}"
+    sys.modules[ref_name] = module
+    try:
+        for sub in submissions:
+            run = runner.grade(asg, sub, label="mutant")
+            lost = [r.check.name for r in run.results if r.score < r.check.points]
+            if lost or run.errors:
+                return site_key, "killed", ", ".join(lost[:3]) or "reference crashed"
+        return site_key, "survived", ""
+    finally:
+        sys.modules[ref_name] = original
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("assignments", nargs="*")
+    p.add_argument("--list", action="store_true", help="only list the mutation sites")
+    p.add_argument("--only", help="only sites whose key contains this")
+    p.add_argument("--jobs", type=int, default=2)
+    args = p.parse_args(argv)
+    from nngrader import spec
+    with open(EQUIVALENT) as f:
+        equivalent = yaml.safe_load(f) or {}
+    ids = args.assignments or spec.available()
+    bad = 0
+    for aid in ids:
+        asg = spec.load(aid)
+        with open(importlib.import_module(asg.reference).__file__) as f:
+            all_sites = sites(f.read())
+        chosen = [s for s in all_sites if not args.only or args.only in s.key]
+        if args.list:
+            for s in chosen:
+                print(f"{aid} {s.key}")
+            continue
+        eq = {s.key for s in chosen if s.key in equivalent.get(aid, {})}
+        todo = [s for s in chosen if s.key not in eq]
+        subs = _correct_submissions(aid)
+        started = time.monotonic()
+        with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+            results = list(pool.map(run_mutant, [(aid, s.key, subs) for s in todo]))
+        killed = [r for r in results if r[1] == "killed"]
+        survived = [r for r in results if r[1] == "survived"]
+        print(f"{aid}: {len(chosen)} mutants — killed {len(killed)}, survived {len(survived)}, "
+              f"equivalent {len(eq)} ({time.monotonic() - started:.0f} s)")
+        for key, _, _ in survived:
+            print(f"  SURVIVED {key}")
+        bad += len(survived)
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
