@@ -142,6 +142,8 @@ def _correct_submissions(aid):
 
 
 def run_mutant(args):
+    import warnings
+    warnings.simplefilter("ignore")       # mutants overflow and divide by zero; only verdicts matter
     aid, site_key, submissions = args
     from nngrader import runner, spec
     asg = spec.load(aid)
