@@ -12,6 +12,9 @@ tests/corpus/<assignment>/<name>/ holding submission files, or derived from anot
 
     correct_float32: {from: ..., replace: [...], expect: full}
 
+A derived variant that also has a folder of its own (e.g. holding only a submitted pickle) gets
+that folder's files copied over its base's.
+
 Rules: an `expect: full` variant scores 100 %. A bug variant loses points, every failing check
 exercises `bug_in` or one of `also`, and every other check keeps its points.
 """
@@ -40,6 +43,9 @@ def materialize(assignment, name, dest):
     if not os.path.isdir(src):
         raise FileNotFoundError(f"variant {name}: no folder {src}")
     shutil.copytree(src, dest)
+    own = os.path.join(CORPUS, assignment, name)
+    if base != name and os.path.isdir(own):          # the variant's own files go over the base's
+        shutil.copytree(own, dest, dirs_exist_ok=True)
     for old, new, *where in spec.get("replace", []):
         target = where[0] if where else _main_file(dest)
         path = os.path.join(dest, target)
