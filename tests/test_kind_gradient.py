@@ -15,8 +15,10 @@ def test_smooth_loss_matches_the_analytic_gradient():
     x = np.random.default_rng(0).normal(size=(3, 4))
     lo, hi, _ = gradient.finite_differences(lambda e: float(np.sum(np.tanh(e["x"]) ** 2)), {"x": x}, "x", CFG, 0)
     exact = 2 * np.tanh(x) * (1 - np.tanh(x) ** 2)
-    assert np.array_equal(lo, hi)
-    assert np.max(np.abs(lo - exact)) < 1e-8
+    # Where curvature makes the one-sided slopes differ beyond the tolerance the interval is
+    # kept; it is only h·|f''| wide and contains the derivative.
+    assert np.all(hi - lo < 1e-4)
+    assert np.all((lo - 1e-8 <= exact) & (exact <= hi + 1e-8))
 
 
 def test_relu_kink_accepts_any_subgradient_and_nothing_else():

@@ -12,6 +12,7 @@ backward is wrong).
       fd_step: 6.0e-6                     # h = fd_step * max(1, |x|)
       fd_tolerance: {rtol: 1.0e-5, atol: 1.0e-8}
       max_entries: 40                     # entries differentiated per argument (a seeded subset)
+      kink_threshold: 0.0                 # extra relative margin before one-sided slopes mean a kink
 
 At a kink (ReLU at 0, a clipping edge) the one-sided differences disagree; there any value
 between them is accepted, so a correct implementation never fails at a kink.
@@ -30,7 +31,7 @@ FIELDS = ("dims", "args", "steps", "loss_steps", "wrt", "fd_step", "fd_tolerance
 DEFAULT_FD_STEP = 6e-6                       # float64 central differences: ~5e-10 relative error
 DEFAULT_FD_TOLERANCE = Tolerance(rtol=1e-5, atol=1e-8)
 DEFAULT_MAX_ENTRIES = 40
-DEFAULT_KINK_THRESHOLD = 1e-3                # one-sided slopes differing by more => a kink
+DEFAULT_KINK_THRESHOLD = 0.0                 # extra margin before one-sided slopes count as a kink
 PATH = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
 
 
@@ -79,7 +80,7 @@ def parse(where, raw, asg):
                       if "fd_tolerance" in raw else DEFAULT_FD_TOLERANCE),
         max_entries=integer(where.at("max_entries"), raw.get("max_entries", DEFAULT_MAX_ENTRIES), minimum=1),
         kink_threshold=number(where.at("kink_threshold"), raw.get("kink_threshold", DEFAULT_KINK_THRESHOLD),
-                              positive=True))
+                              nonneg=True))
 
 
 def exercised(cfg):
@@ -125,7 +126,11 @@ def finite_differences(loss, env, path, cfg, seed):
         fp = loss(_with(env, path, xp.reshape(x.shape)))
         fm = loss(_with(env, path, xm.reshape(x.shape)))
         right, left, central = (fp - f0) / h, (f0 - fm) / h, (fp - fm) / (2 * h)
-        if abs(right - left) > cfg.kink_threshold * max(1.0, abs(central)):
+        # One-sided slopes that disagree beyond the comparison tolerance mean a kink (or a
+        # curvature of the order h·f'', which widens the accepted interval only by that much).
+        tol = cfg.fd_tolerance
+        if abs(right - left) > max(tol.atol + tol.rtol * max(abs(left), abs(right)),
+                                   cfg.kink_threshold * max(1.0, abs(central))):
             lo[i], hi[i] = min(left, right), max(left, right)
         else:
             lo[i] = hi[i] = central
