@@ -11,7 +11,7 @@ import pickle
 
 import numpy as np
 
-from nngrader import evaluate, inputs, scenario, wire
+from nngrader import evaluate, inputs, kinds, scenario, wire
 from nngrader.spec import ROOT, SpecError
 from nngrader.targets import ReferenceTarget
 
@@ -34,7 +34,9 @@ def regenerate_command(asg):
 
 
 def fixture_checks(asg):
-    return [c for c in asg.checks if c.kind == "fixture"]
+    """Checks whose expected values live in a fixture: the `fixture` kind, and any kind that makes
+    its own cases (a module-level `make_fixture(asg, check) -> cases`, e.g. `program`)."""
+    return [c for c in asg.checks if c.kind == "fixture" or hasattr(kinds.get(c.kind), "make_fixture")]
 
 
 def verify(asg):
@@ -81,23 +83,30 @@ def _cases(asg, check, ref):
     return convert(wire.restricted_load(data_path))
 
 
+def _reference_cases(asg, check):
+    """A fixture check's cases: its inputs run through the reference's steps."""
+    ref = ReferenceTarget(asg.reference, {os.path.basename(p): p for p in asg.support})
+    cases = []
+    for case in _cases(asg, check, ref):
+        env = evaluate.run_reference(ref, check.config.steps, case["inputs"])
+        expected = {n: env[n] for n in check.config.compare}
+        for name, value in case.get("published", {}).items():
+            mism = evaluate.compare_envs([name], {name: value}, env, check, {})
+            if mism:
+                raise SpecError(f"{check.where}: the reference no longer reproduces the published {name}: "
+                                f"{mism[0].summary}; {' '.join(mism[0].lines)}")
+        cases.append({"inputs": case["inputs"], "expected": expected})
+    return cases
+
+
 def regenerate(asg, only=None):
     """Write every fixture of the assignment -> [(path, number of cases)]."""
     written = []
     for check in fixture_checks(asg):
         if only and check.name not in only:
             continue
-        ref = ReferenceTarget(asg.reference, {os.path.basename(p): p for p in asg.support})
-        cases = []
-        for case in _cases(asg, check, ref):
-            env = evaluate.run_reference(ref, check.config.steps, case["inputs"])
-            expected = {n: env[n] for n in check.config.compare}
-            for name, value in case.get("published", {}).items():
-                mism = evaluate.compare_envs([name], {name: value}, env, check, {})
-                if mism:
-                    raise SpecError(f"{check.where}: the reference no longer reproduces the published {name}: "
-                                    f"{mism[0].summary}; {' '.join(mism[0].lines)}")
-            cases.append({"inputs": case["inputs"], "expected": expected})
+        make = getattr(kinds.get(check.kind), "make_fixture", None)
+        cases = make(asg, check) if make else _reference_cases(asg, check)
         path = path_for(asg, check)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as f:

@@ -8,8 +8,10 @@ YAML:
       X:  {shape: [d, N], normal: 1.0}
       y:  {shape: [N], binary: true}
       Ws: {shapes: [[d, H], [H, 1]], normal: 0.5}
+      W:  {shape: [H, d+1], normal: 1.0}    # a dimension plus a constant (a folded-in bias)
       lr: {value: 0.1}
 """
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -92,9 +94,10 @@ def parse_inputs(where, raw_dims, raw_args):
                     if not isinstance(sh, list):
                         w.at(sh_key).fail("a list of dimension names or integers", sh)
                     for k, d in enumerate(sh):
-                        if isinstance(d, str) and d not in spec.dims:
+                        if isinstance(d, str) and _split_dim(d)[0] not in spec.dims:
                             raise SpecError(f"{w.at(sh_key, k)}: unknown dimension {d!r}; declared dims: "
-                                            f"{', '.join(spec.dims) or 'none'}.")
+                                            f"{', '.join(spec.dims) or 'none'} (a dimension plus a "
+                                            f"constant is written like d+1).")
                         if not isinstance(d, (str, int)) or isinstance(d, bool):
                             w.at(sh_key, k).fail("a dimension name or an integer", d)
                 setattr(a, sh_key, shapes[0] if sh_key == "shape" else shapes)
@@ -135,8 +138,24 @@ def build(spec: InputSpec, draw):
     return env
 
 
+DIM_PLUS = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*\+\s*([0-9]+)\s*$")
+
+
+def _split_dim(d):
+    """'d+1' -> ('d', 1); 'd' -> ('d', 0)."""
+    m = DIM_PLUS.match(d)
+    return (m.group(1), int(m.group(2))) if m else (d, 0)
+
+
 def _shape(sym, dims):
-    return tuple(dims[d] if isinstance(d, str) else int(d) for d in sym)
+    out = []
+    for d in sym:
+        if isinstance(d, str):
+            name, plus = _split_dim(d)
+            out.append(dims[name] + plus)
+        else:
+            out.append(int(d))
+    return tuple(out)
 
 
 def _fill(a, shape, rng, dims):

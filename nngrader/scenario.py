@@ -86,7 +86,7 @@ OPS = ("call", "new", "set", "get", "mean", "dot", "item", "eval")
 HARNESS_OPS = ("mean", "dot", "item", "eval")      # computed by the harness from earlier results
 
 
-def parse_ref(where, raw, probes=("cubic", "softsign", "identity", "squash")):
+def parse_ref(where, raw, probes=("cubic", "softsign", "identity", "squash", "zeros")):
     if isinstance(raw, str):
         return Name(raw)
     if raw is None or isinstance(raw, (bool, int, float)):

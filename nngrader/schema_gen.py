@@ -38,6 +38,20 @@ FIELD_SCHEMAS = {
     "min_accuracy": NUMBER, "cases": {"type": "integer", "minimum": 1},
     "if_absent": {"enum": ["pass", "fail"]}, "file": {"type": "string"}, "fixture": {"type": "string"},
     "keys": {"type": "array", "items": {"type": "string"}},
+    # program / outputs
+    "argv": {"type": "array", "items": {"oneOf": [
+        {"type": ["string", "number"]},
+        {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+         "properties": {"file": {"type": "string"}, "output": {"type": "string"}}}]}},
+    "outputs": {"type": "object", "additionalProperties": {"type": "string"}},
+    "program": {"type": "string"}, "reference_main": {"type": "string"},
+    "published": {"type": "object", "additionalProperties": {"type": "string"}},
+    "variants": {"type": "object", "additionalProperties": {
+        "type": "object", "additionalProperties": False, "required": ["reference_main", "message"],
+        "properties": {"reference_main": {"type": "string"}, "message": {"type": "string"}}}},
+    "read_bytes": {"type": "integer", "minimum": 1}, "run": {"type": "string"},
+    "format": {"enum": ["labels", "metrics"]}, "metric_tolerance": {"$ref": "#/$defs/tolerance"},
+    "too_large_ratio": NUMBER, "hints": {"type": "object", "additionalProperties": {"type": "string"}},
 }
 COMMON = {"name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, "kind": {"enum": list(kinds.KINDS)},
           "points": {"type": "number", "minimum": 0}, "visibility": {"enum": list(VISIBILITIES)},

@@ -125,6 +125,8 @@ class StudentTarget:
         if isinstance(v, OwnFunction):
             return ("__student__", v.name)
         if isinstance(v, Probe):
+            if v.name in probes.NUMPY_PROBES:
+                return probes.NUMPY_PROBES[v.name]
             return ("__probe__", v.name)
         if isinstance(v, DataFile):
             return v.name
