@@ -227,6 +227,8 @@ class Worker:
                         pass
 
         program = inside(req["path"])
+        if not os.path.isfile(program):
+            raise FileNotFoundError(f"{req['path']} is not in the submission")
         outputs = [(rel, inside(rel)) for rel in req.get("outputs", [])]
         for _, full in outputs:         # a file left by an earlier run must not count as output
             if os.path.lexists(full):

@@ -190,18 +190,113 @@ def build_parser():
     return p
 
 
-def main(argv=None):
-    """Train on the training CSV, then write labels and metrics."""
+def main(argv=None, network=None):
+    """Train on the training CSV, then write labels and metrics. `network`: the NN class to
+    use (grading helpers pass a variant; None is NN)."""
     args = build_parser().parse_args(argv)
     (X_tr, y_tr, X_val, y_val, out_tr, out_val, out_metrics,
      n_epochs, n_hid, init_flag, lr) = args2data(args)
     init = random_init if init_flag == 1 else zero_init
-    nn = NN(X_tr.shape[1], n_hid, 10, init, lr)
+    nn = (network or NN)(X_tr.shape[1], n_hid, 10, init, lr)
     train_losses, val_losses = nn.train(X_tr, y_tr, X_val, y_val, n_epochs)
     labels_tr, err_tr = nn.test(X_tr, y_tr)
     labels_val, err_val = nn.test(X_val, y_val)
     write_outputs(labels_tr, labels_val, train_losses, val_losses, err_tr, err_val,
                   out_tr, out_val, out_metrics)
+
+
+# --------------------------------------------------------------------------- grading helpers
+# Not part of the contract: they recognise a known mistake and turn the handout's published
+# unit-test vectors (unittest_data.pk) into fixture cases {"inputs": ..., "published": ...}.
+
+
+class _NNInitWithoutBiasColumn(NN):
+    """A known mistake: each Linear draws weight_init_fn((out, in)) and prepends a zero bias
+    column. random_init seeds with rows * cols, so RANDOM-init values differ from the contract's."""
+
+    def __init__(self, input_size, hidden_size, output_size, weight_init_fn, learning_rate):
+        super().__init__(input_size, hidden_size, output_size, weight_init_fn, learning_rate)
+        for layer, (rows, cols) in ((self.linear1, (hidden_size, input_size)),
+                                    (self.linear2, (output_size, hidden_size))):
+            layer.w = np.hstack([np.zeros((rows, 1)), weight_init_fn((rows, cols))])
+
+
+def main_init_without_bias_column(argv=None):
+    """The program as a submission that draws each Linear's weights with the wrong shape runs it."""
+    main(argv, network=_NNInitWithoutBiasColumn)
+
+
+def unittest_linear_forward(data):
+    """linear_forward: (w (out, in + 1), x with a leading bias entry, out). That entry is not
+    always 1; forward() always feeds 1, so it is folded into w's bias column."""
+    cases = []
+    for w, x_bias, expected in data["linear_forward"]:
+        w = np.array(w, dtype=np.float64)
+        w[:, 0] *= float(x_bias[0])
+        cases.append({"inputs": {"M": int(x_bias.size - 1), "K": int(w.shape[0]), "W": w,
+                                 "x": np.array(x_bias[1:], dtype=np.float64)},
+                      "published": {"out": np.array(expected, dtype=np.float64)}})
+    return cases
+
+
+def unittest_linear_backward(data):
+    """linear_backward: (x with bias 1, w (3, 8), dx (7,), dw (3, 8)) for an upstream of ones."""
+    x_bias, w, dx, dw = data["linear_backward"]
+    return [{"inputs": {"M": int(x_bias.size - 1), "K": int(w.shape[0]), "W": np.array(w, dtype=np.float64),
+                        "x": np.array(x_bias[1:], dtype=np.float64), "dz": np.ones(w.shape[0])},
+             "published": {"dx": dx, "dw": dw}}]
+
+
+def unittest_sigmoid_forward(data):
+    """sigmoid_forward: (x, sigmoid(x)) pairs."""
+    return [{"inputs": {"x": np.array(x, dtype=np.float64)}, "published": {"out": out}}
+            for x, out in data["sigmoid_forward"]]
+
+
+def unittest_sigmoid_backward(data):
+    """sigmoid_backward: (x, dL/dx) after forward(x), for an upstream of ones."""
+    x, dx = data["sigmoid_backward"]
+    return [{"inputs": {"x": np.array(x, dtype=np.float64), "dz": np.ones(np.size(x))},
+             "published": {"dx": dx}}]
+
+
+def unittest_softmax_forward(data):
+    """softmax_forward: (z, softmax(z)) pairs."""
+    return [{"inputs": {"z": np.array(z, dtype=np.float64)}, "published": {"y_hat": y_hat}}
+            for z, y_hat in data["softmax_forward"]]
+
+
+def unittest_ce_forward(data):
+    """ce_forward: (y_hat, label, -log y_hat[label])."""
+    y_hat, label, loss = data["ce_forward"]
+    return [{"inputs": {"y_hat": np.array(y_hat, dtype=np.float64), "y": int(label)},
+             "published": {"loss": float(loss)}}]
+
+
+def unittest_ce_backward(data):
+    """ce_backward: (label, y_hat, y_hat - onehot(label))."""
+    label, y_hat, dz = data["ce_backward"]
+    return [{"inputs": {"y": int(label), "y_hat": np.array(y_hat, dtype=np.float64)},
+             "published": {"dz": dz}}]
+
+
+def unittest_forward_backward(data):
+    """forward_backward: (x with bias 1, label, y_hat, linear1.dw, linear2.dw) of NN(5, 4, 10).
+    Case 1 has zero weights; case 2 the weights [0 | random_init((out, in))] (see
+    tests/test_reference_ocr_neuralnet.py), set explicitly so no init function is involved."""
+    cases = []
+    for n, (x_bias, label, y_hat, dw1, dw2) in enumerate(data["forward_backward"]):
+        M, D, K = x_bias.size - 1, dw1.shape[0], dw2.shape[0]
+        if n == 0:
+            W1, W2 = np.zeros((D, M + 1)), np.zeros((K, D + 1))
+        else:
+            W1 = np.hstack([np.zeros((D, 1)), random_init((D, M))])
+            W2 = np.hstack([np.zeros((K, 1)), random_init((K, D))])
+        cases.append({"inputs": {"M": int(M), "D": int(D), "K": int(K), "W1": W1, "W2": W2,
+                                 "x": np.array(x_bias[1:], dtype=np.float64), "y": int(label)},
+                      "published": {"y_hat": y_hat, "loss": float(-np.log(y_hat[label])),
+                                    "dw1": dw1, "dw2": dw2}})
+    return cases
 
 
 if __name__ == "__main__":
