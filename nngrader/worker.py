@@ -339,8 +339,8 @@ PRELOAD = ("numpy", "math", "random", "re", "collections", "itertools", "functoo
            "json", "csv", "argparse", "time", "string", "pickle", "operator", "statistics",
            "typing", "dataclasses", "numbers", "decimal", "fractions", "heapq", "bisect",
            "numpy.linalg", "numpy.random",
-           # what argparse imports lazily (a submitted program parses its command line)
-           "locale", "shutil", "signal")
+           # what a submitted program's argparse and np.loadtxt/genfromtxt import lazily
+           "locale", "shutil", "signal", "gzip", "ipaddress", "urllib.parse")
 
 
 def _drop_privileges(spec):

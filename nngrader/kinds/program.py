@@ -98,10 +98,8 @@ def parse(where, raw, asg):
         raise SpecError(f"{where.at('outputs')}: role {missing[0]!r} is not passed in `argv` as "
                         f"{{output: {missing[0]}}}.")
     published = req_map(where.at("published"), raw.get("published", {}), set(outputs))
-    for role, path in published.items():
+    for role, path in published.items():       # read (and required) only when fixtures are made
         string(where.at("published", role), path)
-        if not os.path.exists(os.path.join(ROOT, path)):
-            where.at("published", role).fail("a file (path from the repository root)", path)
     variants = {}
     for name, v in (raw.get("variants") or {}).items():
         wv = where.at("variants", name)
@@ -273,8 +271,12 @@ def make_fixture(asg, check):
     variants = {n: reference_outputs(asg, cfg, v["reference_main"]) for n, v in cfg.variants.items()}
     from nngrader.kinds import outputs as outputs_kind
     for role, path in cfg.published.items():
-        with open(os.path.join(ROOT, path), "rb") as f:
-            published = f.read()
+        try:
+            with open(os.path.join(ROOT, path), "rb") as f:
+                published = f.read()
+        except OSError as exc:
+            raise SpecError(f"{check.where.at('published', role)}: cannot read the published file {path!r} "
+                            f"(path from the repository root): {exc.strerror}.") from None
         readers = [c for c in asg.checks if c.kind == "outputs" and c.config.run == check.name
                    and c.config.file == role]
         if readers:
