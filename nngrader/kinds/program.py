@@ -211,7 +211,7 @@ def run(check, ctx):
     lines = []
     if not r.ok:
         lines.append(r.problem())
-    if missing:
+    if missing and r.failure is None:
         position = {a[1]: i for i, a in enumerate(cfg.argv, start=1) if isinstance(a, tuple) and a[0] == "output"}
         lines.append(f"{'it' if lines else 'your program'} did not write " + ", ".join(
             f"{cfg.outputs[role]} (argument {position[role]})" for role in missing))
