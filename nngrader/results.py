@@ -8,18 +8,19 @@ HIDDEN_MESSAGE = "hidden check"
 
 def test_output(result):
     check, out = result.check, result.outcome
+    head = [check.description] if check.description else []
     if out.passed:
-        return out.checked
+        return "\n".join(head + [out.checked])
     if check.visibility == "hidden":
-        return f"{HIDDEN_MESSAGE}: {out.short}"
-    return "\n".join([out.checked] + out.lines)
+        return "\n".join(head + [f"{HIDDEN_MESSAGE}: {out.short}"])
+    return "\n".join(head + [out.checked] + out.lines)
 
 
 def to_gradescope(run, extra_output=""):
     tests = []
     for r in run.results:
         tests.append({
-            "name": f"{r.check.name}" + (f": {r.check.description}" if r.check.description else ""),
+            "name": r.check.name,
             "number": r.check.number,
             "score": r.score,
             "max_score": r.check.points,
