@@ -4,6 +4,7 @@ minimal failing example with hypothesis, and turning it into feedback lines.
 Deterministic: hypothesis is seeded with the check's seed, has no example database, and never
 prints; the same submission always meets the same examples.
 """
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -185,7 +186,14 @@ def failure_lines(problem, arg_names, hidden=False):
     if problem.structure:
         lines = [problem.structure]
     elif f.category == "not_implemented":
-        lines = [f"{step_text.split('(')[0]} is not implemented yet (it raises NotImplementedError)."]
+        called = step_text.split("(")[0]
+        raiser = _raising_function(f.traceback)
+        if raiser and raiser.split(".")[-1] == called.split(".")[-1]:
+            lines = [f"{raiser} is not implemented yet (it raises NotImplementedError)."]
+        elif raiser:
+            lines = [f"{raiser} is not implemented yet (it raises NotImplementedError; called from {called})."]
+        else:
+            lines = [f"{called} is not implemented yet (it raises NotImplementedError)."]
     elif f.category == "missing":
         lines = [f"your submission does not define {f.message}, which the contract asks for."]
     elif f.category in ("syntax", "import"):
@@ -199,12 +207,22 @@ def failure_lines(problem, arg_names, hidden=False):
     if f is not None and f.category in ("exception", "timeout", "died", "memory") or problem.structure:
         lines += describe_example(problem, arg_names)
     if f is not None and f.traceback and f.category != "not_implemented":
-        lines += ["  traceback (your code):"] + ["    " + t for t in f.traceback.rstrip().splitlines()]
+        lines += ["  traceback (your code):"] + ["    " + t for t in f.traceback.rstrip().splitlines()
+                                                   if not t.startswith("innermost: ")]
     if f is not None and f.output and f.category in ("exception", "died", "timeout", "import", "syntax"):
         out = f.output.strip().splitlines()[-10:]
         if out:
             lines += ["  your program printed (last lines):"] + ["    " + t for t in out]
     return lines
+
+
+def _raising_function(traceback_text):
+    """The innermost function of the student's traceback (qualified, e.g. Linear.forward)."""
+    inner = re.findall(r"^innermost: ([\w.<>]+)$", traceback_text or "", re.M)
+    if inner:
+        return inner[-1]
+    names = re.findall(r'line \d+, in (\w+)', traceback_text or "")
+    return names[-1] if names else ""
 
 
 def mismatch_lines(problem, arg_names, hidden=False):

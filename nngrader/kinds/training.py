@@ -75,7 +75,11 @@ def trajectory(target, cfg, env, ref):
 
     def loss_of(e):
         if cfg.loss_steps:
-            return float(np.asarray(evaluate.run_reference(ref, cfg.loss_steps, e)["loss"]).reshape(-1)[0])
+            # On the submission's trajectory the reference's loss runs on what the submission
+            # returned: when that is not numbers, it is the submission's failure (caught in run).
+            loss_env = (evaluate.run_reference(ref, cfg.loss_steps, e) if target is ref
+                        else scenario.run(ref, cfg.loss_steps, e))
+            return float(np.asarray(loss_env["loss"]).reshape(-1)[0])
         return float(np.asarray(e[cfg.loss], dtype=np.float64).reshape(-1)[0])
 
     if cfg.loss_steps:
@@ -158,4 +162,4 @@ def _decrease(env, draw, got, cfg):
         return None
     hint = "the loss rises: a gradient sign is flipped?" if g[-1] > g[0] else "the loss hardly moves: gradients too small or never applied?"
     return evaluate.Problem(env=env, draw=draw, note=f"the loss went from {g[0]:.6g} to {g[-1]:.6g} over "
-                                                     f"{len(g) - 1} iterations: {_fmt(got)}\n  hint: {hint}")
+                                                     f"{cfg.iterations} iterations: {_fmt(got)}\n  hint: {hint}")
