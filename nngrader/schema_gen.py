@@ -29,6 +29,8 @@ FIELD_SCHEMAS = {
     "call": {"type": "string"}, "compare": {"type": "array", "items": {"type": "string"}},
     "returns": {"oneOf": [{"type": "object"}, {"type": "array", "items": {"type": "object"}}]},
     "alternatives": {"type": "object", "additionalProperties": {"type": "string"}},
+    "kink": {"type": "object", "additionalProperties": False, "required": ["arg", "at"],
+             "properties": {"arg": {"type": "string"}, "at": {"type": "number"}}},
     "wrt": {"type": "object", "additionalProperties": {"type": "string"}},
     "fd_step": NUMBER, "fd_tolerance": {"$ref": "#/$defs/tolerance"},
     "trajectory_tolerance": {"$ref": "#/$defs/tolerance"},

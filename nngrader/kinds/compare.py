@@ -9,14 +9,21 @@
       returns: [{name: dW1}, {name: dW2}, ...]
       compare: [dW1]                    # which results this check scores (default: all)
       alternatives: {relu_backward: relu_backward_at_kink_one}   # expected becomes an interval
+      kink: {arg: x, at: 0.0}           # ...only where x == 0, for results shaped like x
+
+With `kink`, the two references must agree everywhere else (else the check is a harness error:
+an alternative may only differ at the declared kink), and results shaped like the kink argument
+get the interval only at the kink; other results keep the interval wherever the references differ.
 """
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from nngrader import evaluate, inputs, scenario
 from nngrader.outcome import Outcome
-from nngrader.spec import SpecError, str_list, string
+from nngrader.spec import SpecError, number, req_map, str_list, string
 
-FIELDS = ("dims", "args", "call", "returns", "steps", "compare", "alternatives")
+FIELDS = ("dims", "args", "call", "returns", "steps", "compare", "alternatives", "kink")
 
 
 @dataclass
@@ -25,6 +32,7 @@ class Config:
     steps: list
     compare: list
     alternatives: dict = field(default_factory=dict)
+    kink: tuple = None          # (argument name, value) where the alternatives may differ
 
 
 def parse(where, raw, asg):
@@ -54,7 +62,35 @@ def parse(where, raw, asg):
     alts = raw.get("alternatives", {})
     if not isinstance(alts, dict):
         where.at("alternatives").fail("a mapping of reference names to alternative reference names", alts)
-    return Config(inputs=spec, steps=steps, compare=names, alternatives=dict(alts))
+    kink = None
+    if "kink" in raw:
+        k = req_map(where.at("kink"), raw["kink"], {"arg", "at"}, required=("arg", "at"))
+        if not alts:
+            raise SpecError(f"{where.at('kink')}: a kink only makes sense with `alternatives`.")
+        if k["arg"] not in spec.names():
+            raise SpecError(f"{where.at('kink', 'arg')}: {k['arg']!r} is not a generated argument.")
+        kink = (k["arg"], number(where.at("kink", "at"), k["at"]))
+    return Config(inputs=spec, steps=steps, compare=names, alternatives=dict(alts), kink=kink)
+
+
+def localize_kink(cfg, check, env, ref_env, upper_env):
+    """Keep the interval only at the declared kink; elsewhere the references must agree."""
+    arg, at = cfg.kink
+    x = np.asarray(env[arg], dtype=np.float64)
+    at_kink = x == at
+    out = dict(upper_env)
+    for name in cfg.compare:
+        lo = np.asarray(ref_env[name], dtype=np.float64)
+        hi = np.asarray(upper_env[name], dtype=np.float64)
+        if lo.shape != x.shape:
+            continue
+        tol = check.tolerance["float64"]
+        off = ~at_kink & ~(np.abs(lo - hi) <= tol.atol + tol.rtol * np.abs(lo))
+        if off.any():
+            raise evaluate.HarnessBug(f"the reference and its alternative ({cfg.alternatives}) disagree on "
+                                      f"{name} away from the declared kink {arg} == {at}")
+        out[name] = np.where(at_kink, hi, lo)
+    return out
 
 
 def exercised(cfg):
@@ -78,6 +114,8 @@ def run(check, ctx, verify=None, what="against the reference"):
         env = inputs.build(cfg.inputs, draw)
         ref_env = evaluate.run_reference(ref, cfg.steps, env)
         upper = evaluate.run_reference(alt, cfg.steps, env) if alt else None
+        if upper is not None and cfg.kink:
+            upper = localize_kink(cfg, check, env, ref_env, upper)
         ctx.student.warnings_log = []
         stu_env, problem = evaluate.run_student(ctx.student, cfg.steps, env, draw)
         if problem:
