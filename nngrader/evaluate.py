@@ -166,12 +166,15 @@ def describe_example(problem, arg_names, show_values=True):
     dims = problem.draw.get("dims", {}) if problem.draw else {}
     dim_text = ", ".join(f"{k}={v}" for k, v in dims.items())
     lines = []
-    shapes = inputs.describe_shapes(problem.env, arg_names)
-    head = "smallest failing example" if problem.draw else "example"
-    lines.append(f"{head}: " + "; ".join(t for t in (dim_text, shapes) if t) +
-                 (f" (example seed {problem.draw['seed']})" if problem.draw else ""))
+    names = arg_names or [k for k in problem.env if not isinstance(problem.env[k], (int, float))]
+    shapes = inputs.describe_shapes(problem.env, names)
+    head = "smallest failing example" if problem.draw else "inputs"
+    described = "; ".join(t for t in (dim_text, shapes) if t)
+    if described:
+        lines.append(f"{head}: {described}" +
+                     (f" (example seed {problem.draw['seed']})" if problem.draw else ""))
     if show_values:
-        for n in arg_names:
+        for n in names:
             v = problem.env.get(n)
             if isinstance(v, np.ndarray) and v.size <= 12:
                 text = np.array2string(v, precision=4, separator=", ", suppress_small=False).replace("\n", "")
