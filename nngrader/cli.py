@@ -6,13 +6,17 @@
     python grader.py validate [ID ...]
 
 Exit codes: 0 grading completed (whatever the score); 1 the grader itself failed on some
-check (results are still written); 2 bad usage or a broken spec.
+check, or grading was stopped part-way (SIGTERM, SIGINT, SIGHUP, a harness exception): results
+are still written, with what was graded; 2 bad usage or a broken spec.
 """
 import argparse
+import signal
 import sys
+import threading
 import traceback
 
 from nngrader import results, runner, spec
+from nngrader.outcome import Outcome
 from nngrader.sandbox import Limits
 
 
@@ -47,6 +51,7 @@ def main(argv=None):
 
 
 def _limits(pairs):
+    """--limit NAME=VALUE pairs -> {name: value}, checked against the known limits."""
     overrides = {}
     for pair in pairs:
         if "=" not in pair:
@@ -54,15 +59,84 @@ def _limits(pairs):
         k, v = pair.split("=", 1)
         overrides[k] = v
     try:
-        return Limits().with_overrides(overrides)
+        Limits().with_overrides(overrides)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2)
+    return overrides
+
+
+class Interrupted(BaseException):
+    """A termination signal arrived while grading."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+def _stop_on_signals():
+    """The first SIGTERM/SIGINT/SIGHUP stops grading (Interrupted); later ones are ignored so that
+    cleaning up and writing the results are not cut short. -> the previous handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    def stop(signum, frame):
+        _ignore_signals()
+        raise Interrupted(signum)
+    previous = {sig: signal.getsignal(sig) for sig in _STOP_SIGNALS}
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, stop)
+    return previous
+
+
+def _ignore_signals():
+    if threading.current_thread() is threading.main_thread():
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+
+
+def _restore_signals(previous):
+    for sig, handler in previous.items():
+        signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+
+
+def _partial_results(asg, run, exc, only):
+    """results.json for a grading that stopped part-way: the checks graded, the others marked
+    'not run' with no points, and a message saying what happened."""
+    if isinstance(exc, Interrupted):
+        why = f"grading was stopped by {exc} (e.g. the platform's time limit)"
+    elif isinstance(exc, KeyboardInterrupt):
+        why = "grading was interrupted (SIGINT)"
+    else:
+        why = "the grader itself failed part-way; the staff have the details"
+    if run is None:
+        return {"score": 0.0, "output": f"{why} before any check was graded. This is not a grade.",
+                "tests": [], "visibility": "visible"}
+    done = {r.check.name for r in run.results}
+    pending = [c for c in asg.checks if c.name not in done and (not only or c.name in only)]
+    for check in pending:
+        line = "not run: grading stopped before this check"
+        run.results.append(runner.CheckResult(check, Outcome(False, f"checked: {check.name}", lines=[line],
+                                                                  short=line)))
+    run.results.sort(key=lambda r: asg.checks.index(r.check))
+    return results.to_gradescope(run, extra_output=(
+        f"{why}: {len(done)} of {len(done) + len(pending)} checks were graded; the {len(pending)} "
+        "marked 'not run' earned nothing. This is not a final grade: ask the staff to regrade."))
 
 
 def cmd_grade(args):
+    previous = _stop_on_signals()
+    try:
+        return _grade(args)
+    finally:
+        _restore_signals(previous)
+
+
+def _grade(args):
     asg = spec.load(args.assignment)
-    limits = _limits(args.limit)
+    overrides = _limits(args.limit)
     if args.only:
         unknown = [c for c in args.only if c not in [k.name for k in asg.checks]]
         if unknown:
@@ -70,18 +144,22 @@ def cmd_grade(args):
                   f"{', '.join(c.name for c in asg.checks)}", file=sys.stderr)
             return 2
     try:
-        run = runner.grade(asg, args.submission, limits=limits, only=args.only)
+        run = runner.grade(asg, args.submission, only=args.only, overrides=overrides)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except BaseException:
-        # The grader itself failed outside any one check: still leave valid results behind.
-        tb = traceback.format_exc()
-        print(tb, file=sys.stderr)
-        results.write_atomic(args.results, {
-            "score": 0.0, "output": "the grader failed before finishing; the staff have the details. "
-                                    "This is not a grade.", "tests": [], "visibility": "visible"})
+    except BaseException as exc:
+        # Stopped part-way (a signal, or the grader itself failed outside any one check): still
+        # leave valid results behind, with what was graded.
+        _ignore_signals()
+        if not isinstance(exc, (Interrupted, KeyboardInterrupt)):
+            print(traceback.format_exc(), file=sys.stderr)
+        results.write_atomic(args.results, _partial_results(asg, getattr(exc, "partial_run", None),
+                                                            exc, args.only))
+        print(f"grading stopped ({exc.__class__.__name__}: {exc}); partial results written to "
+              f"{args.results}", file=sys.stderr)
         return 1
+    _ignore_signals()                   # graded: nothing may cut the writing short now
     results.write_atomic(args.results, results.to_gradescope(run))
     if not args.quiet:
         print(results.report(run))

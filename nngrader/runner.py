@@ -136,13 +136,17 @@ def _stage_reference(asg, staged):
                 yaml.safe_dump(ref.answers(), f, sort_keys=False)
 
 
-def grade(asg, submission, limits=None, only=None, label=None, on_result=None):
-    """Grade `submission` (folder, single file, or "reference") -> GradeRun."""
+def grade(asg, submission, limits=None, only=None, label=None, on_result=None, overrides=None):
+    """Grade `submission` (folder, single file, or "reference") -> GradeRun.
+
+    Limits: `limits` (default: the documented defaults), then the assignment's `limits:` block,
+    then `overrides` (the command line's --limit). If grading stops part-way (a signal, a harness
+    exception), the exception carries the run so far as `exc.partial_run`."""
     from nngrader import fixtures
     fixtures.verify(asg)            # a missing or stale fixture stops grading before anyone is scored
     started = time.monotonic()
     run = GradeRun(assignment=asg, submission=label or submission)
-    limits = (limits or Limits()).with_overrides(asg.limits)
+    limits = (limits or Limits()).with_overrides(asg.limits).with_overrides(overrides or {})
     staged, run.notes = stage(asg, submission)
     present = [m for m in [asg.module] if os.path.exists(os.path.join(staged, m + ".py"))]
     process = StudentProcess(staged, present or [asg.module], limits=limits, support_files=asg.support)
@@ -156,6 +160,9 @@ def grade(asg, submission, limits=None, only=None, label=None, on_result=None):
             run.results.append(result)
             if on_result:
                 on_result(result)
+    except BaseException as exc:
+        exc.partial_run = run       # what was graded before it stopped (see cli.cmd_grade)
+        raise
     finally:
         process.close()
         shutil.rmtree(staged, ignore_errors=True)
@@ -168,7 +175,8 @@ def _note_import(process, run):
         process.ensure()
     except StudentFailure as exc:
         run.notes.append(f"your submission could not be imported: {exc.type_name}: {exc.message}"
-                         if exc.category not in ("timeout", "died") else f"importing your submission: {exc.message}")
+                         if exc.category not in ("timeout", "died", "memory", "protocol")
+                         else f"importing your submission failed: {exc.message}")
 
 
 def run_kind(check, ctx):
