@@ -4,7 +4,9 @@ Nothing from the worker is unpickled with globals: its replies are builtins only
 are rebuilt here from (dtype, shape, bytes) as plain ndarrays. A submitted pickle file goes
 through `restricted_load`, which accepts NumPy arrays, dtypes and builtin containers only.
 """
+import _compat_pickle
 import io
+import os
 import pickle
 
 import numpy as np
@@ -55,8 +57,13 @@ def loads_reply(data):
         raise WireError(f"unreadable reply: {type(exc).__name__}: {exc}") from None
 
 
-def decode(value):
+MAX_DEPTH = 64
+
+
+def decode(value, depth=0):
     """Rebuild plain values: arrays as base-class ndarrays owning their data."""
+    if depth > MAX_DEPTH:
+        raise WireError("reply nested too deeply")
     if isinstance(value, tuple) and value and isinstance(value[0], str):
         tag = value[0]
         if tag == "__nd__":
@@ -65,22 +72,33 @@ def decode(value):
             if dtype.kind not in "biuf" or dtype.hasobject:
                 raise WireError(f"array of dtype {dtype}")
             shape = tuple(int(s) for s in shape)
-            count = int(np.prod(shape, dtype=np.int64)) if shape else 1
+            if any(s < 0 for s in shape):
+                raise WireError("array with a negative dimension")
+            count = 1
+            for s in shape:             # Python integers: no overflow to fake a match
+                count *= s
             if count * dtype.itemsize != len(raw):
                 raise WireError("array bytes do not match its shape")
-            arr = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
-            return arr
+            try:
+                return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+            except ValueError as exc:
+                raise WireError(f"array of shape {shape}: {exc}") from None
         if tag == "__tuple__":
-            return tuple(decode(v) for v in value[1])
+            return tuple(decode(v, depth + 1) for v in value[1])
         if tag == "__dict__":
-            return {_key(decode(k)): decode(v) for k, v in value[1]}
-        if tag == "__handle__":
-            return Handle(value[1], value[2])
-        if tag == "__opaque__":
-            return Opaque(value[1], value[2])
-        return tuple(decode(v) for v in value)
+            return {_key(decode(k, depth + 1)): decode(v, depth + 1) for k, v in value[1]}
+        try:
+            if tag == "__handle__":
+                return Handle(value[1], str(value[2])[:100])
+            if tag == "__opaque__":
+                return Opaque(str(value[1])[:200], str(value[2])[:200])
+        except IndexError:
+            raise WireError(f"unreadable {tag} in reply") from None
+        return tuple(decode(v, depth + 1) for v in value)
+    if isinstance(value, tuple):
+        return tuple(decode(v, depth + 1) for v in value)
     if isinstance(value, list):
-        return [decode(v) for v in value]
+        return [decode(v, depth + 1) for v in value]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     raise WireError(f"unexpected {type(value).__name__} in reply")
@@ -91,50 +109,140 @@ def _key(k):
 
 
 # ---- submitted pickle files ------------------------------------------------------------
+#
+# A pickle names the callables that rebuild it; the unpickler below resolves only the few that
+# NumPy arrays, dtypes and builtin containers need, each wrapped so that its arguments cannot
+# make it do anything else (no lazy iterables, no huge empty allocations, no other codec).
 
-_ALLOWED = {
-    ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-    ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
-    ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
-    ("numpy", "ndarray"), ("numpy", "dtype"),
-    ("builtins", "complex"), ("builtins", "set"), ("builtins", "frozenset"),
-    ("builtins", "bytearray"), ("builtins", "slice"), ("builtins", "range"),
-    ("collections", "OrderedDict"), ("_codecs", "encode"),
-}
+class _NdarrayClass:
+    """Stands for numpy.ndarray in a submitted pickle: only _reconstruct may use it."""
+
+    def __init__(self, *args, **kwargs):
+        raise UnsafePickle("the pickle calls numpy.ndarray directly (nothing was executed)")
+
+
+def _reconstruct(subtype, shape, dtype):
+    # NumPy pickles every array as _reconstruct(ndarray, (0,), b'b') + its state: anything else
+    # (a subclass, or a big empty array to fill memory) is not an array NumPy wrote.
+    if subtype is not _NdarrayClass or tuple(shape) != (0,) or dtype not in (b"b", "b"):
+        raise UnsafePickle("an ndarray rebuilt with unexpected arguments (only plain arrays are "
+                           "accepted; nothing was executed)")
+    return np.ndarray.__new__(np.ndarray, (0,), "b")
+
+
+def _scalar(dtype, data=None):
+    if not isinstance(dtype, np.dtype) or dtype.hasobject:
+        raise UnsafePickle("a NumPy scalar of a non-numeric dtype (nothing was executed)")
+    if not isinstance(data, (bytes, bytearray)) or len(data) != dtype.itemsize:
+        raise UnsafePickle("a NumPy scalar without its bytes (nothing was executed)")
+    return np.frombuffer(bytes(data), dtype=dtype, count=1)[0]
+
+
+def _frombuffer(buf, dtype, shape, order):
+    if not isinstance(dtype, np.dtype) or dtype.hasobject:
+        raise UnsafePickle("an array of a non-numeric dtype (nothing was executed)")
+    if not isinstance(buf, (bytes, bytearray)):
+        raise UnsafePickle("an array without its bytes (nothing was executed)")
+    return np.frombuffer(buf, dtype=dtype).reshape(shape, order=order).copy()
+
+
+def _dtype(obj, align=False, copy=False):
+    if not isinstance(obj, str) or len(obj) > 64:
+        raise UnsafePickle("a NumPy dtype described by something other than its name (nothing was executed)")
+    dtype = np.dtype(obj, bool(align), bool(copy))
+    if dtype.hasobject:
+        raise UnsafePickle("object arrays are not accepted (nothing was executed)")
+    return dtype
+
+
+def _checked(name, build, *signatures):
+    """`build`, callable only with arguments of one of the given type signatures."""
+    def call(*args):
+        for sig in signatures:
+            if len(args) == len(sig) and all(isinstance(a, t) for a, t in zip(args, sig)):
+                return build(*args)
+        got = ", ".join(type(a).__name__ for a in args)
+        raise UnsafePickle(f"{name}({got}) in the pickle is not accepted (nothing was executed)")
+    return call
+
+
+def _encode(text, encoding="utf-8"):
+    if encoding not in ("latin1", "latin-1"):
+        raise UnsafePickle("bytes encoded by an unexpected codec (nothing was executed)")
+    return text.encode("latin-1")
+
+
+_NUM = (int, float)
+_SEQ = (list, tuple, frozenset, set)
+_ALLOWED = {}
+for _mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
+    _ALLOWED[(_mod, "_reconstruct")] = _reconstruct
+    _ALLOWED[(_mod, "scalar")] = _scalar
+for _mod in ("numpy.core.numeric", "numpy._core.numeric"):
+    _ALLOWED[(_mod, "_frombuffer")] = _frombuffer
+_ALLOWED.update({
+    ("numpy", "ndarray"): _NdarrayClass,
+    ("numpy", "dtype"): _dtype,
+    ("builtins", "complex"): _checked("complex", complex, (), _NUM, (_NUM, _NUM)),
+    ("builtins", "set"): _checked("set", set, (), (_SEQ,)),
+    ("builtins", "frozenset"): _checked("frozenset", frozenset, (), (_SEQ,)),
+    ("builtins", "bytes"): _checked("bytes", bytes, ()),
+    ("builtins", "bytearray"): _checked("bytearray", bytearray, (), (bytes,), (str, str)),
+    ("collections", "OrderedDict"): _checked("OrderedDict", dict, (), ((list, tuple),)),
+    ("_codecs", "encode"): _checked("_codecs.encode", _encode, (str, str)),
+})
 
 
 class _Restricted(pickle.Unpickler):
     def find_class(self, module, name):
+        # Python 2 names (protocols 0-2), mapped as the standard find_class maps them
+        if (module, name) in _compat_pickle.NAME_MAPPING:
+            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         if (module, name) in _ALLOWED:
-            return super().find_class(module, name)
+            return _ALLOWED[(module, name)]
+        if module.startswith("numpy.dtypes") and name.endswith("DType"):
+            raise UnsafePickle(f"the pickle refers to {module}.{name} (save arrays, not dtype classes); "
+                               "nothing was executed")
         raise UnsafePickle(f"the pickle refers to {module}.{name}; only NumPy arrays, dtypes and "
                            "builtin containers and numbers are accepted (nothing was executed)")
 
 
-def restricted_load(path_or_bytes):
+def restricted_load(path_or_bytes, max_bytes=256 * 1024 ** 2):
     """Load a pickle accepting only arrays, dtypes, builtin containers and numbers."""
     data = path_or_bytes
     if not isinstance(data, (bytes, bytearray)):
+        if os.path.getsize(path_or_bytes) > max_bytes:
+            raise UnsafePickle(f"the file is larger than {max_bytes} bytes")
         with open(path_or_bytes, "rb") as f:
             data = f.read()
     try:
         obj = _Restricted(io.BytesIO(data)).load()
     except UnsafePickle:
         raise
+    except RecursionError:
+        raise UnsafePickle("nested too deeply") from None
     except Exception as exc:
         raise UnsafePickle(f"not a readable pickle: {type(exc).__name__}: {exc}") from None
-    _reject_object_arrays(obj)
+    _check_plain(obj)
     return obj
 
 
-def _reject_object_arrays(obj, depth=0):
-    if depth > 20:
-        raise UnsafePickle("nested too deeply")
-    if isinstance(obj, np.ndarray) and obj.dtype.hasobject:
-        raise UnsafePickle("object arrays are not accepted")
-    if isinstance(obj, dict):
-        for v in obj.values():
-            _reject_object_arrays(v, depth + 1)
-    elif isinstance(obj, (list, tuple, set, frozenset)):
-        for v in obj:
-            _reject_object_arrays(v, depth + 1)
+def _check_plain(obj):
+    """Reject object arrays anywhere; walk each container once (shared references are common in
+    a crafted pickle that wants an exponential walk)."""
+    seen = set()
+    stack = [(obj, 0)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > 20:
+            raise UnsafePickle("nested too deeply")
+        if isinstance(v, np.ndarray):
+            if v.dtype.hasobject:
+                raise UnsafePickle("object arrays are not accepted")
+            continue
+        if not isinstance(v, (dict, list, tuple, set, frozenset)) or id(v) in seen:
+            continue
+        seen.add(id(v))
+        items = v.values() if isinstance(v, dict) else v
+        stack.extend((x, depth + 1) for x in items)

@@ -1,8 +1,9 @@
 """The student worker: the only process that imports and runs submitted code.
 
-Started by `nngrader.sandbox` as `python -I -S worker.py PROTO_IN PROTO_OUT SCRATCH MODULES SITE...`
-with stdout/stderr already pointing at a capture file. It is self-contained (standard library
-and NumPy only) so that nothing of the grading side is importable from it.
+Started by `nngrader.sandbox` as `python -I -S -B -u worker.py PROTO_IN PROTO_OUT SCRATCH DROP SITE...`
+with stdout/stderr on a pipe the grading side drains. DROP is "-" or "UID:GID:NPROC": as root it
+imports NumPy, then becomes that user before any student code runs. It is self-contained
+(standard library and NumPy only) so that nothing of the grading side is importable from it.
 
 Requests arrive as pickles (trusted direction). Replies contain builtins only: arrays travel
 as ("__nd__", dtype, shape, bytes) so the grading side can unpickle them with no globals at
@@ -343,6 +344,64 @@ PRELOAD = ("numpy", "math", "random", "re", "collections", "itertools", "functoo
            "locale", "shutil", "signal", "gzip", "ipaddress", "urllib.parse")
 
 
+def _paths_through_descriptors():
+    """Replace each import folder by /proc/self/fd/N, a descriptor opened while still privileged.
+
+    As the unprivileged user the interpreter's own folders may be out of reach (a Python installed
+    under /root); a lookup through an open descriptor checks only the folders below it, so the
+    standard library and the installed packages stay importable on demand, extension modules
+    included, without opening anything else. The harness's own folders are never on the path."""
+    paths = []
+    for p in sys.path:
+        try:
+            fd = os.open(p, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue                    # e.g. the zipped standard library that does not exist
+        paths.append(f"/proc/self/fd/{fd}")
+    sys.path[:] = paths
+    sys.path_importer_cache.clear()
+
+
+def _text(value, limit=MAX_STR):
+    """str(value), whatever the value's __str__ does (student objects may lie or raise)."""
+    try:
+        text = str(value)
+        if type(text) is not str:
+            raise TypeError
+    except BaseException:
+        try:
+            text = object.__repr__(value)
+        except BaseException:
+            text = "?"
+    return text[:limit]
+
+
+def _student_location(tb, scratch):
+    frames = [f for f in traceback.extract_tb(tb) if f.filename.startswith(scratch)]
+    if not frames:
+        return ""
+    return f"{os.path.relpath(frames[-1].filename, scratch)}, line {frames[-1].lineno}"
+
+
+def _describe_failure(exc, op, scratch):
+    """A student exception -> the reply's error record (category, type, message, traceback)."""
+    category, message = "exception", _text(exc)
+    if isinstance(exc, SyntaxError):        # also bad indentation and undecodable source files
+        category = "syntax"
+        where = os.path.relpath(exc.filename, scratch) if exc.filename and exc.filename.startswith(scratch) \
+            else os.path.basename(exc.filename or "?")
+        message = f"{_text(exc.msg)} ({where}, line {exc.lineno})"
+    elif isinstance(exc, MemoryError):
+        category = "memory"
+    elif isinstance(exc, SystemExit):
+        message = f"sys.exit({_text(repr(exc.code))}) was called"
+    elif op == "load":                      # e.g. a package that is not installed: say where
+        where = _student_location(exc.__traceback__, scratch)
+        message = f"{message} ({where})" if where else message
+    return {"category": category, "type": type(exc).__name__, "message": message,
+            "traceback": _student_trace(exc.__traceback__, scratch)}
+
+
 def _drop_privileges(spec):
     import resource
     uid, gid, nproc = (int(x) for x in spec.split(":"))
@@ -357,6 +416,8 @@ def main(argv):
     scratch, drop = argv[3], argv[4]
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here] + argv[5:]
+    if drop != "-":
+        _paths_through_descriptors()
     import importlib
     for name in PRELOAD:
         try:
@@ -371,6 +432,7 @@ def main(argv):
     import pickle
     import numpy as np
     worker = Worker(np, {})
+    _send(fd_out, ("ready", None, {}), pickle)     # started: no student code has run yet
     while True:
         try:
             header = _read_exact(fd_in, 8)
@@ -387,25 +449,17 @@ def main(argv):
                 with np.errstate(all="warn"):
                     value = op(req)
             reply = ("ok", value, {"seconds": time.perf_counter() - started,
-                                   "warnings": [f"{w.category.__name__}: {w.message}"[:300]
+                                   "warnings": [_text(f"{w.category.__name__}: {_text(w.message)}", 300)
                                                 for w in caught[:20]]})
         except _Missing as exc:
             reply = ("error", {"category": "missing", "type": "AttributeError",
                                "message": str(exc), "traceback": ""})
         except NotImplementedError as exc:
             reply = ("error", {"category": "not_implemented", "type": "NotImplementedError",
-                               "message": str(exc)[:MAX_STR],
+                               "message": _text(exc),
                                "traceback": _student_trace(exc.__traceback__, scratch)})
         except BaseException as exc:           # student code may raise anything, even SystemExit
-            if isinstance(exc, SyntaxError):
-                category = "syntax"
-                message = f"{exc.msg} ({os.path.basename(exc.filename or '?')}, line {exc.lineno})"
-            else:
-                category = "exception"
-                message = str(exc)[:MAX_STR]
-            reply = ("error", {"category": category, "type": type(exc).__name__,
-                               "message": message,
-                               "traceback": _student_trace(exc.__traceback__, scratch)})
+            reply = ("error", _describe_failure(exc, req["op"], scratch))
         try:
             _send(fd_out, reply, pickle)
         except Exception as exc:               # e.g. an unpicklable message text

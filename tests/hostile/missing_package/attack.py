@@ -1,0 +1,2 @@
+# Imports a package that is not installed.
+import torch  # noqa: F401
