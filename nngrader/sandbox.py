@@ -549,6 +549,9 @@ class StudentProcess:
             if self.proc is not None:
                 self._kill()
                 self.restarts += 1
+                if self.scratch:        # a fresh copy: nothing the last worker wrote carries over
+                    remove_tree(self.scratch)
+                    self.scratch = None
             self.start()
         if self.load_error is not None:
             raise self.load_error.copy()
@@ -701,7 +704,10 @@ class StudentProcess:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise TimeoutError
-            _, ready, _ = select.select([], [self.req_w], [], left)
+            watch = [self.out_r] if self.out_r is not None else []
+            printed, ready, _ = select.select(watch, [self.req_w], [], left)
+            if printed:                 # a worker blocked on printing must not block us
+                self._drain(1 << 16)
             if not ready:
                 continue
             try:

@@ -391,3 +391,19 @@ def test_without_root_the_worker_and_its_runaways_are_killed(make_worker, monkey
     marker.unlink()
     time.sleep(0.3)
     assert not marker.exists()
+
+
+def test_a_replaced_worker_starts_from_the_submission_as_submitted(make_worker):
+    proc = make_worker("""
+        import os
+        def scribble():
+            with open("mod.py", "w") as f:
+                f.write("def look():\\n    return 'rewritten'\\n")
+            open("left.txt", "w").close()
+            os._exit(1)
+        def look():
+            return os.path.exists("left.txt")
+    """)
+    with pytest.raises(StudentFailure, match=r"exited \(code 1\) during scribble"):
+        call(proc, "scribble")
+    assert call(proc, "look") is False
