@@ -15,8 +15,9 @@ tests/corpus/<assignment>/<name>/ holding submission files, or derived from anot
 A derived variant that also has a folder of its own (e.g. holding only a submitted pickle) gets
 that folder's files copied over its base's.
 
-Rules: an `expect: full` variant scores 100 %. A bug variant loses points, every failing check
-exercises `bug_in` or one of `also`, and every other check keeps its points.
+Rules: an `expect: full` variant passes every check (so scores 100 %). A bug variant fails at
+least one check, every failing check exercises `bug_in` or one of `also`, and every other check
+passes and keeps its points.
 """
 import os
 import shutil
@@ -68,17 +69,18 @@ def _main_file(folder):
 def verdict_problems(run, spec):
     """-> list of reasons the graded run breaks the corpus rules (empty when it holds)."""
     problems = []
-    failing = [r for r in run.results if r.score < r.check.points]
+    # A check fails when it does not pass: a 0-point check of given code still catches a bug there.
+    failing = [r for r in run.results if not r.outcome.passed]
     if spec.get("expect") == "full":
         for r in failing:
-            problems.append(f"lost {r.check.points - r.score:g} points on {r.check.name}: "
+            problems.append(f"failed {r.check.name} ({r.check.points - r.score:g} points lost): "
                             + " | ".join(r.outcome.lines[:3]))
         return problems
     allowed = [spec["bug_in"]] + list(spec.get("also", []))
     if not failing:
-        problems.append(f"the bug in {spec['bug_in']} was not caught: full marks")
+        problems.append(f"the bug in {spec['bug_in']} was not caught: every check passed")
     for r in failing:
         if not any(e.split(".")[0] in allowed or e in allowed for e in r.check.exercises):
-            problems.append(f"{r.check.name} (exercises {r.check.exercises}) lost points, but the bug is in "
+            problems.append(f"{r.check.name} (exercises {r.check.exercises}) failed, but the bug is in "
                             f"{allowed}: " + " | ".join(r.outcome.lines[:3]))
     return problems
