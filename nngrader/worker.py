@@ -331,7 +331,13 @@ def _student_trace(tb, scratch):
     frames = [f for f in traceback.extract_tb(tb) if f.filename.startswith(scratch)]
     for f in frames:                  # scratch paths differ per run; results must not
         f.filename = os.path.relpath(f.filename, scratch)
-    return "".join(traceback.format_list(frames[-8:]))
+    text = "".join(traceback.format_list(frames[-8:]))
+    inner = None
+    while tb is not None:             # the innermost frame in the submission, by qualified name
+        if tb.tb_frame.f_code.co_filename.startswith(scratch):
+            inner = getattr(tb.tb_frame.f_code, "co_qualname", tb.tb_frame.f_code.co_name)
+        tb = tb.tb_next
+    return text + (f"innermost: {inner}\n" if inner and text else "")
 
 
 # Imported before privileges are dropped: as the unprivileged user, the interpreter's own
