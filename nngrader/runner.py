@@ -177,6 +177,10 @@ def _note_import(process, run):
         run.notes.append(f"your submission could not be imported: {exc.type_name}: {exc.message}"
                          if exc.category not in ("timeout", "died", "memory", "protocol")
                          else f"importing your submission failed: {exc.message}")
+        if exc.type_name == "SystemExit":
+            run.notes.append("your module ends the program while it is being imported: put the code "
+                             "that runs the program (argument parsing, training) under "
+                             "`if __name__ == \"__main__\":` so the functions can be imported and tested")
 
 
 def run_kind(check, ctx):
