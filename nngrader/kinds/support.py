@@ -95,7 +95,10 @@ def check_shapes(values, shapes, dims):
 
 def score(ctx, cfg, values):
     env = evaluate.run_reference(ctx.reference(), cfg.score_steps, values)
-    return float(np.asarray(env["accuracy"]).reshape(-1)[0])
+    acc = float(np.asarray(env["accuracy"]).reshape(-1)[0])
+    if not 0.0 <= acc <= 1.0:
+        raise evaluate.HarnessBug(f"the reference's score steps returned accuracy {acc!r}, not a fraction in [0, 1]")
+    return acc
 
 
 def run(check, ctx):
