@@ -5,7 +5,8 @@ mutated reference crashes on the check); a survivor means the checks cannot see 
     python tools/mutation_test.py [ASSIGNMENT ...] [--list] [--only SUBSTRING] [--jobs 2]
 
 Equivalent mutants (a mutation that changes no observable behaviour the contract fixes, e.g.
-ReLU `x > 0` -> `x >= 0`) are listed with a reason in tools/mutation_equivalent.yaml.
+ReLU `x > 0` -> `x >= 0`) are listed with a reason in tools/mutation_equivalent.yaml (keys may
+be glob patterns, e.g. `train_nn:*` for reference code no check consults).
 Prints killed / survived / equivalent per assignment and every survivor; exits 1 if a
 non-equivalent mutant survives. Not part of the quick test command: it grades hundreds of times.
 """
@@ -193,7 +194,9 @@ def main(argv=None):
             for s in chosen:
                 print(f"{aid} {s.key}")
             continue
-        eq = {s.key for s in chosen if s.key in equivalent.get(aid, {})}
+        import fnmatch
+        patterns = (equivalent.get(aid) or {})
+        eq = {s.key for s in chosen if any(fnmatch.fnmatchcase(s.key, p) for p in patterns)}
         todo = [s for s in chosen if s.key not in eq]
         subs = _correct_submissions(aid)
         started = time.monotonic()
