@@ -122,7 +122,8 @@ def _hint(arr, dists):
     if not np.any(x):
         return f"every entry is 0: draw them from {describe(normal[0])} (e.g. np.random.normal)"
     rms = float(np.sqrt(np.mean((x - mean) ** 2)))
-    if abs(float(x.mean()) - mean) > 0.5 * std and (x >= 0).all():
+    # A zero-mean distribution never gives 20 non-negative draws in a row (probability < 1e-6).
+    if mean == 0 and x.size >= 20 and (x >= 0).all():
         return "every entry is >= 0: np.random.rand draws from U[0, 1); use np.random.normal (or randn)"
     ratio = rms / std
     if ratio > 2 or ratio < 0.5:
