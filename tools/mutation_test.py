@@ -1,6 +1,8 @@
 """Mutation testing of the checks: mutate one reference function at a time and grade correct
 submissions against the mutant. A mutant is killed when a check fails for a correct submission (or the
-mutated reference crashes on the check); a survivor means the checks cannot see that bug.
+mutated reference crashes on the check), or, since grading reads pinned fixtures, when remaking
+the fixtures with the mutant is refused (a published value no longer reproduced) or changes them;
+a survivor means neither the checks nor the fixtures can see that bug.
 
     python tools/mutation_test.py [ASSIGNMENT ...] [--list] [--only SUBSTRING] [--jobs 2]
 
@@ -168,9 +170,31 @@ def run_mutant(args):
             lost = [r.check.name for r in run.results if not r.outcome.passed]
             if lost or run.errors:
                 return site_key, "killed", ", ".join(lost[:3]) or "reference crashed"
+        # Grading reads pinned fixtures, so a mutant may only show when fixtures are remade: the
+        # published-value guards refuse it, or the remade fixture differs from the committed one.
+        from nngrader import fixtures
+        from nngrader.evaluate import HarnessBug
+        for check in fixtures.fixture_checks(asg):
+            try:
+                cases = fixtures.build_cases(asg, check)
+            except (Exception, HarnessBug) as exc:
+                return site_key, "killed", f"fixture {check.name} refused: {str(exc)[:80]}"
+            if not _same(cases, fixtures.load(asg, check)["cases"]):
+                return site_key, "killed", f"fixture {check.name} would change"
         return site_key, "survived", ""
     finally:
         sys.modules[ref_name] = original
+
+
+def _same(a, b):
+    import numpy as np
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.shape(a) == np.shape(b) and np.allclose(a, b, rtol=1e-12, atol=1e-15, equal_nan=True)
+    return a == b
 
 
 def main(argv=None):
