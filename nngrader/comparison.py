@@ -74,7 +74,7 @@ def compare(name, expected, received, tolerances, dims=None, accept=None, upper=
         h = hints.shape_hint(lo.shape, got.shape, dims or {})
         accepted = " or ".join(str(s) for s in shapes)
         return Mismatch(name, f"{name}: wrong shape: expected {accepted}, received {got.shape}",
-                        [f"  no values were compared: shapes must match exactly (no broadcasting)"], h)
+                        ["  no values were compared: shapes must match exactly (no broadcasting)"], h)
     lo_r, hi_r = lo.reshape(got.shape), hi.reshape(got.shape)
     bound = tol.atol + tol.rtol * np.maximum(np.abs(lo_r), np.abs(hi_r))
     below = lo_r - got

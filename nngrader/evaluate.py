@@ -162,6 +162,22 @@ def accept_map(steps):
 
 # ---- feedback ------------------------------------------------------------------------------
 
+def outcome(check, checked, problem, arg_names, detail=None):
+    """The Outcome of a searched check: passed, or the feedback for its minimal problem.
+    `detail(problem, hidden) -> lines` replaces the mismatch report (e.g. for trajectories)."""
+    from nngrader.outcome import Outcome
+    if problem is None:
+        return Outcome(True, checked)
+    hidden = check.visibility == "hidden"
+    if problem.failure is not None or problem.structure:
+        lines = failure_lines(problem, arg_names, hidden)
+    elif detail is not None:
+        lines = detail(problem, hidden)
+    else:
+        lines = mismatch_lines(problem, arg_names, hidden)
+    return Outcome(False, checked, lines=lines, short=lines[0] if lines else "failed")
+
+
 def describe_example(problem, arg_names, show_values=True):
     dims = problem.draw.get("dims", {}) if problem.draw else {}
     dim_text = ", ".join(f"{k}={v}" for k, v in dims.items())

@@ -11,7 +11,7 @@ import pickle
 
 import numpy as np
 
-from nngrader import evaluate, inputs, kinds, scenario, wire
+from nngrader import evaluate, inputs, kinds, wire
 from nngrader.spec import ROOT, SpecError
 from nngrader.targets import ReferenceTarget
 

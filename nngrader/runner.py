@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from nngrader import kinds, spec as specmod
+from nngrader import kinds
 from nngrader.evaluate import HarnessBug
 from nngrader.outcome import Outcome
 from nngrader.sandbox import Limits, StudentFailure, StudentProcess
@@ -201,7 +201,7 @@ def run_check(check, ctx, run=None):
         out = run_kind(check, ctx)
     except StudentFailure as exc:
         out = Outcome(False, f"checked: {check.name}", lines=[exc.message], short=exc.message)
-    except (HarnessBug, Exception) as exc:
+    except (HarnessBug, Exception):
         tb = traceback.format_exc()
         if run is not None:
             run.errors.append(f"{check.name}: {tb}")

@@ -22,7 +22,6 @@ Containment, in the order a worker lives:
 """
 import ctypes
 import errno
-import fcntl
 import os
 import pickle
 import pwd

@@ -9,7 +9,7 @@ import os
 
 from nngrader import kinds
 from nngrader.sandbox import Limits
-from nngrader.spec import CHECKS_DIR, COMMON_CHECK_KEYS, VISIBILITIES
+from nngrader.spec import CHECKS_DIR, VISIBILITIES
 
 NUMBER = {"type": "number"}
 TOL = {"type": "object", "additionalProperties": False,

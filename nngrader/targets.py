@@ -6,7 +6,6 @@ to the sandboxed worker. Values come back as plain data; opaque objects as handl
 """
 import copy
 import importlib
-import os
 
 import numpy as np
 

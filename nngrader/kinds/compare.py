@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nngrader import evaluate, inputs, scenario
-from nngrader.outcome import Outcome
 from nngrader.spec import SpecError, number, req_map, str_list, string
 
 FIELDS = ("dims", "args", "call", "returns", "steps", "compare", "alternatives", "kink")
@@ -129,13 +128,4 @@ def run(check, ctx, verify=None, what="against the reference"):
 
 
 def outcome_for(check, cfg, problem, what="against the reference"):
-    checked = checked_text(check, cfg, what)
-    if problem is None:
-        return Outcome(True, checked)
-    hidden = check.visibility == "hidden"
-    names = cfg.inputs.names()
-    if problem.failure is not None or problem.structure:
-        lines = evaluate.failure_lines(problem, names, hidden)
-    else:
-        lines = evaluate.mismatch_lines(problem, names, hidden)
-    return Outcome(False, checked, lines=lines, short=lines[0] if lines else "failed")
+    return evaluate.outcome(check, checked_text(check, cfg, what), problem, cfg.inputs.names())

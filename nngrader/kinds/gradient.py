@@ -23,8 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nngrader import comparison, evaluate, inputs, scenario
-from nngrader.outcome import Outcome
-from nngrader.spec import SpecError, Tolerance, integer, number, read_tolerance, string
+from nngrader.spec import SpecError, Tolerance, integer, number, read_tolerance
 
 FIELDS = ("dims", "args", "steps", "loss_steps", "wrt", "fd_step", "fd_tolerance", "max_entries",
           "kink_threshold")
@@ -184,13 +183,7 @@ def run(check, ctx):
                f" — against central differences (h = {cfg.fd_step:g}·max(1, |x|)) of the reference loss, "
                f"tolerance {cfg.fd_tolerance.describe()}, on up to {check.max_examples} generated examples "
                f"(seed {check.seed})")
-    if problem is None:
-        return Outcome(True, checked)
-    hidden = check.visibility == "hidden"
-    names = cfg.inputs.names()
-    lines = (evaluate.failure_lines(problem, names, hidden) if problem.failure is not None or problem.structure
-             else evaluate.mismatch_lines(problem, names, hidden))
-    return Outcome(False, checked, lines=lines, short=lines[0] if lines else "failed")
+    return evaluate.outcome(check, checked, problem, cfg.inputs.names())
 
 
 def _compare_entries(res, lo, hi, entries, got, cfg, check, accept, env):

@@ -56,7 +56,7 @@ def run(check, ctx):
     path = ctx.submitted_file(cfg.file)
     if path is None:
         if cfg.if_absent == "pass":
-            return Outcome(True, checked + f" — not submitted (optional: no deduction)")
+            return Outcome(True, checked + " — not submitted (optional: no deduction)")
         line = f"{cfg.file} was not submitted"
         return Outcome(False, checked, lines=[line], short=line)
     try:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from nngrader import evaluate, inputs, scenario
-from nngrader.outcome import Outcome
 from nngrader.spec import SpecError, Tolerance, integer, number, read_tolerance, string
 
 FIELDS = ("dims", "args", "setup", "steps", "loss_steps", "loss", "iterations", "expect",
@@ -119,15 +118,11 @@ def run(check, ctx):
     steps = ", ".join(s.describe() for s in cfg.steps if s.op in ("call", "new"))
     checked = (f"checked: {cfg.iterations} iterations of {steps} — {what}, on up to {check.max_examples} "
                f"generated examples (seed {check.seed})")
-    if problem is None:
-        return Outcome(True, checked)
-    hidden = check.visibility == "hidden"
     names = cfg.inputs.names()
-    if problem.failure is not None or problem.structure:
-        lines = evaluate.failure_lines(problem, names, hidden)
-    else:
-        lines = [problem.note] if hidden else evaluate.describe_example(problem, names, show_values=False) + [problem.note]
-    return Outcome(False, checked, lines=lines, short=lines[0])
+
+    def detail(p, hidden):
+        return [p.note] if hidden else evaluate.describe_example(p, names, show_values=False) + [p.note]
+    return evaluate.outcome(check, checked, problem, names, detail)
 
 
 def _fmt(xs, n=8):
