@@ -177,7 +177,7 @@ def run_mutant(args):
         for check in fixtures.fixture_checks(asg):
             try:
                 cases = fixtures.build_cases(asg, check)
-            except (Exception, HarnessBug) as exc:
+            except (Exception, HarnessBug, SystemExit) as exc:   # argparse exits on a mutated parser
                 return site_key, "killed", f"fixture {check.name} refused: {str(exc)[:80]}"
             if not _same(cases, fixtures.load(asg, check)["cases"]):
                 return site_key, "killed", f"fixture {check.name} would change"
