@@ -62,9 +62,9 @@ def worker_starts(submission):
     starts = []
     real = sandbox.StudentProcess.start
 
-    def counting(self):
+    def counting(self, *args, **kwargs):
         starts.append(1)
-        return real(self)
+        return real(self, *args, **kwargs)
 
     sandbox.StudentProcess.start = counting
     try:

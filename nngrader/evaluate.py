@@ -8,8 +8,6 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-from hypothesis import seed as hyp_seed
 
 from nngrader import comparison, inputs, scenario
 from nngrader.sandbox import StudentFailure
@@ -51,6 +49,9 @@ class HarnessBug(BaseException):
 
 def search(input_spec, seed, max_examples, evaluate):
     """Run `evaluate(draw) -> Problem | None` over generated examples; return the minimal Problem."""
+    # Imported here, not at module level: the grader overlaps this import with the worker's start.
+    from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+    from hypothesis import seed as hyp_seed
 
     @settings(max_examples=max_examples, deadline=None, database=None, derandomize=False,
               suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,

@@ -15,7 +15,6 @@ import re
 from dataclasses import dataclass, field
 
 import numpy as np
-from hypothesis import strategies as st
 
 from nngrader.spec import SpecError, integer, number, req_map, string
 
@@ -120,6 +119,7 @@ def parse_inputs(where, raw_dims, raw_args):
 
 def strategy(spec: InputSpec):
     """Hypothesis strategy of (dims, seed): the only things hypothesis draws (and shrinks)."""
+    from hypothesis import strategies as st
     dims = {k: st.integers(lo, hi) for k, (lo, hi) in spec.dims.items()}
     return st.fixed_dictionaries({"dims": st.fixed_dictionaries(dims),
                                   "seed": st.integers(0, 2 ** 32 - 1)})

@@ -152,6 +152,8 @@ def grade(asg, submission, limits=None, only=None, label=None, on_result=None, o
     process = StudentProcess(staged, present or [asg.module], limits=limits, support_files=asg.support)
     ctx = Context(asg, process, label or submission, staged)
     try:
+        process.start(wait=False)   # the worker boots while this process loads hypothesis
+        import hypothesis  # noqa: F401
         _note_import(process, run)
         for check in asg.checks:
             if only and check.name not in only:

@@ -488,7 +488,9 @@ class StudentProcess:
             # As root the worker sets RLIMIT_NPROC itself, right before dropping privileges.
             resource.setrlimit(resource.RLIMIT_NPROC, (lim.max_processes, lim.max_processes))
 
-    def start(self):
+    def start(self, wait=True):
+        """Start the worker; with wait=False return at once (the caller overlaps its own start-up
+        with the worker's) and let the first ensure() finish the handshake and the import."""
         self._claim()
         if self.scratch is None:
             self._make_scratch()
@@ -518,6 +520,12 @@ class StudentProcess:
         self._out_total = self._out_mark = 0
         self._out.clear()
         self.load_error = None
+        self._pending = True
+        if wait:
+            self._finish_start()
+
+    def _finish_start(self):
+        self._pending = False
         self._wait_ready()
         try:
             self.names = self._request({"op": "load", "modules": self.modules},
@@ -542,6 +550,8 @@ class StudentProcess:
             raise WorkerStartError(f"the worker process did not start ({status}); it printed:\n{output}")
 
     def ensure(self):
+        if getattr(self, "_pending", False) and self.proc is not None:
+            self._finish_start()
         if self.load_error is not None and self.load_error.category in FATAL_LOAD:
             raise self.load_error.copy()
         if self.proc is None or self.proc.poll() is not None:
