@@ -1,2 +1,2 @@
 """Repository-level pytest configuration: loads the grading plugin (YAML checks as test items)."""
-pytest_plugins = ["nngrader.pytest_plugin"]
+pytest_plugins = ["nngrader.frontends.pytest_plugin"]

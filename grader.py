@@ -2,7 +2,7 @@
 """Grade a submission: see `python grader.py --help` and README.md."""
 import sys
 
-from nngrader.cli import main
+from nngrader.frontends.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -2,8 +2,8 @@
 
     python checks/ocr-neuralnet/make_data.py
 
-small_train.csv and small_validation.csv are the handout's files, copied byte for byte from
-../shared/data/ocr-neuralnet/ (this script verifies that when the shared folder is present).
+small_train.csv and small_validation.csv are the handout's files, byte for byte the course data
+in data/ocr-neuralnet/ (this script verifies that).
 subset_train.csv and subset_validation.csv are a hidden data set made from them: other examples
 in another order and other sizes (so no size is hard-coded), with grey pixel values (the handout:
 "write your code to accept arbitrary pixel values in the range [0, 1]").
@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHARED = os.path.join(HERE, "..", "..", "..", "shared", "data", "ocr-neuralnet")
+COURSE_DATA = os.path.join(HERE, "..", "..", "data", "ocr-neuralnet")
 SEED = 1060
 N_TRAIN, N_VALIDATION = 200, 60
 SHAPE = (16, 8)                 # each row's 128 pixels, row major
@@ -48,9 +48,8 @@ def sha256(path):
 
 def main():
     for name in ("small_train.csv", "small_validation.csv"):
-        shared = os.path.join(SHARED, name)
-        if os.path.exists(shared) and sha256(shared) != sha256(os.path.join(HERE, name)):
-            raise SystemExit(f"{name} differs from the handout's copy in {SHARED}")
+        if sha256(os.path.join(COURSE_DATA, name)) != sha256(os.path.join(HERE, name)):
+            raise SystemExit(f"{name} differs from the handout's copy in data/ocr-neuralnet/")
     rng = np.random.default_rng(SEED)
     write("subset_train.csv", *subset("small_train.csv", N_TRAIN, rng))
     write("subset_validation.csv", *subset("small_validation.csv", N_VALIDATION, rng))

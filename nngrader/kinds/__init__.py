@@ -1,25 +1,12 @@
-"""Check kinds: one small module each, registered by name.
+"""Check kinds: one small module each, registered here by name.
 
-A kind module defines FIELDS (its own YAML keys), parse(where, raw, assignment) -> config,
-exercised(config) -> contract names, and run(check, ctx) -> Outcome.
+Each module defines `KIND`, an `engine.kind.Kind` implementing the `CheckKind` protocol (its
+YAML fields, parse, exercised, run, and for kinds that keep a fixture, make_fixture). The
+module docstring is the kind's manual. To add a kind, write its module and list it below.
 """
-import importlib
+from nngrader.engine.kind import Registry
+from nngrader.kinds import (answers, compare, composition, fixture, gradient, initializer, outputs, program,
+                            stability, submitted_pickle, support, training)
 
-KINDS = ("compare", "composition", "gradient", "fixture", "stability", "training", "support",
-         "submitted_pickle", "answers", "program", "outputs", "initializer")
-_loaded = {}
-
-
-class UnknownKind(Exception):
-    pass
-
-
-def get(name, where=None):
-    """The kind module registered as `name`; a spec error lists the registered kinds."""
-    from nngrader.spec import SpecError
-    if name not in KINDS:
-        msg = f"unknown kind {name!r}; registered kinds: {', '.join(KINDS)}"
-        raise SpecError(f"{where}: {msg}." if where is not None else msg)
-    if name not in _loaded:
-        _loaded[name] = importlib.import_module(f"nngrader.kinds.{name}")
-    return _loaded[name]
+REGISTRY = Registry(m.KIND for m in (compare, composition, gradient, fixture, stability, training, support,
+                                     submitted_pickle, answers, program, outputs, initializer))

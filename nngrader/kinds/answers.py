@@ -8,6 +8,9 @@ feedback teaches without handing out the answer sheet.
       file: answers.yaml
       reference: answers                # reference function returning the nested answers
       keys: [problem1.net_h1, problem1.out_h1, "problem1.E_*"]    # glob patterns allowed
+
+The patterns are matched against the reference's answer keys when the check runs (loading a
+spec never imports reference code); a pattern that matches nothing is the spec's error.
 """
 import fnmatch
 from dataclasses import dataclass
@@ -15,8 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import yaml
 
-from nngrader.outcome import Outcome
-from nngrader.spec import SpecError, str_list, string
+from nngrader.core.errors import SpecError
+from nngrader.core.model import str_list, string
+from nngrader.core.outcome import Outcome
+from nngrader.engine.kind import Kind
 
 FIELDS = ("file", "reference", "keys")
 
@@ -24,8 +29,8 @@ FIELDS = ("file", "reference", "keys")
 @dataclass
 class Config:
     file: str
-    reference: str
-    keys: list
+    reference: str            # the reference function returning the nested answers
+    patterns: list            # answer keys, glob patterns allowed
 
 
 def flatten(d, prefix=""):
@@ -42,20 +47,26 @@ def parse(where, raw, asg):
     for k in ("file", "reference", "keys"):
         if k not in raw:
             raise SpecError(f"{where}: an answers check needs `{k}`.")
-    import importlib
-    ref = importlib.import_module(asg.reference)
-    fn = string(where.at("reference"), raw["reference"])
-    if not callable(getattr(ref, fn, None)):
-        raise SpecError(f"{where.at('reference')}: {asg.reference} has no function {fn!r}.")
-    known = flatten(getattr(ref, fn)())
+    return Config(file=string(where.at("file"), raw["file"]),
+                  reference=string(where.at("reference"), raw["reference"]),
+                  patterns=str_list(where.at("keys"), raw["keys"]))
+
+
+def reference_answers(check, module):
+    """-> (the keys the patterns name, in order; {key: reference value})."""
+    cfg = check.config
+    fn = getattr(module, cfg.reference, None)
+    if not callable(fn):
+        raise SpecError(f"{check.where.at('reference')}: {module.__name__} has no function {cfg.reference!r}.")
+    known = flatten(fn())
     keys = []
-    for i, pat in enumerate(str_list(where.at("keys"), raw["keys"])):
+    for i, pat in enumerate(cfg.patterns):
         hits = [k for k in known if fnmatch.fnmatchcase(k, pat)]
         if not hits:
-            raise SpecError(f"{where.at('keys', i)}: {pat!r} matches no answer key of {fn}() "
+            raise SpecError(f"{check.where.at('keys', i)}: {pat!r} matches no answer key of {cfg.reference}() "
                             f"(keys look like {next(iter(known))}).")
         keys += [h for h in hits if h not in keys]
-    return Config(file=string(where.at("file"), raw["file"]), reference=fn, keys=keys)
+    return keys, known
 
 
 def exercised(cfg):
@@ -75,11 +86,11 @@ def _describe(got, want):
 
 
 def run(check, ctx):
-    import importlib
     cfg = check.config
     tol = check.tolerance["float64"]
-    checked = (f"checked: {len(cfg.keys)} answer(s) in your {cfg.file} ({', '.join(cfg.keys[:4])}"
-               + (", ..." if len(cfg.keys) > 4 else "") + f") against the reference, tolerance {tol.describe()}")
+    keys, want_all = reference_answers(check, ctx.reference_module())
+    checked = (f"checked: {len(keys)} answer(s) in your {cfg.file} ({', '.join(keys[:4])}"
+               + (", ..." if len(keys) > 4 else "") + f") against the reference, tolerance {tol.describe()}")
     path = ctx.submitted_file(cfg.file)
     if path is None:
         line = f"{cfg.file} was not submitted"
@@ -93,9 +104,8 @@ def run(check, ctx):
         line = f"{cfg.file} is not valid YAML{where}: {getattr(exc, 'problem', exc)}"
         return Outcome(False, checked, lines=[line], short=line, score_fraction=0.0)
     got_all = flatten(data) if isinstance(data, dict) else {}
-    want_all = flatten(getattr(importlib.import_module(ctx.asg.reference), cfg.reference)())
     wrong = []
-    for key in cfg.keys:
+    for key in keys:
         want = float(want_all[key])
         got = got_all.get(key)
         if got is None:
@@ -112,10 +122,13 @@ def run(check, ctx):
             continue
         if not abs(got - want) <= tol.atol + tol.rtol * abs(want):
             wrong.append(f"{key}: your {got!r} is wrong ({_describe(float(got), want)})")
-    fraction = 1 - len(wrong) / len(cfg.keys)
+    fraction = 1 - len(wrong) / len(keys)
     if not wrong:
         return Outcome(True, checked)
-    lines = [f"{len(wrong)} of {len(cfg.keys)} answers wrong:"] + ["  " + w for w in wrong]
+    lines = [f"{len(wrong)} of {len(keys)} answers wrong:"] + ["  " + w for w in wrong]
     if check.visibility == "hidden":
         lines = lines[:1]
     return Outcome(False, checked, lines=lines, short=lines[0], score_fraction=fraction)
+
+
+KIND = Kind(name="answers", fields=FIELDS, parse=parse, exercised=exercised, run=run)

@@ -4,7 +4,7 @@ check's own generated arguments or from real published data converted by a refer
 
     - name: unittest_linear_forward
       kind: fixture
-      source: {data: ../shared/data/ocr-neuralnet/unittest_data.pk, convert: unittest_linear_forward}
+      source: {data: data/ocr-neuralnet/unittest_data.pk, convert: unittest_linear_forward}
       steps: [...]
       compare: [out]
 
@@ -15,15 +15,23 @@ check's own generated arguments or from real published data converted by a refer
       dims: ...; args: ...
       steps: [...]
 
-A converter returns a list of {"inputs": {...}, "published": {...}}; regeneration fails loudly if
-the reference no longer reproduces a published value.
+`data` is a path from the course folder; the file is read with the restricted unpickler. A
+converter (a function of the reference module) returns a list of {"inputs": {...},
+"published": {...}}; regeneration fails loudly if the reference no longer reproduces a
+published value.
 """
+import os
 from dataclasses import dataclass
 
-from nngrader import evaluate, inputs, scenario
-from nngrader.kinds import compare as compare_kind
-from nngrader.outcome import Outcome
-from nngrader.spec import SpecError, integer, req_map, str_list, string
+import numpy as np
+
+from nngrader.boundary import safe_pickle
+from nngrader.core.errors import SpecError
+from nngrader.core.model import integer, req_map, str_list, string
+from nngrader.core.outcome import Outcome
+from nngrader.engine import compared, fixtures, inputs, scenario, search
+from nngrader.engine.kind import Kind
+from nngrader.engine.targets import ReferenceTarget
 
 FIELDS = ("source", "cases", "dims", "args", "steps", "compare", "fixture")
 
@@ -61,25 +69,62 @@ def exercised(cfg):
 
 
 def run(check, ctx):
-    from nngrader import fixtures
     cfg = check.config
     data = fixtures.load(ctx.asg, check)
-    accept = evaluate.accept_map(cfg.steps)
+    accept = search.accept_map(cfg.steps)
     calls = ", ".join(s.describe() for s in cfg.steps if s.op in ("call", "new", "get"))
     origin = "published course data" if cfg.source != "generated" else "the reference"
     checked = (f"checked: {calls} — on the {len(data['cases'])} cases of fixture {cfg.fixture} "
                f"(expected values from {origin}); compared: {', '.join(cfg.compare)}")
     for n, case in enumerate(data["cases"], start=1):
         env = dict(case["inputs"])
-        stu_env, problem = evaluate.run_student(ctx.student, cfg.steps, env, None)
+        stu_env, problem = search.run_student(ctx.student, cfg.steps, env, None)
         if problem is None:
-            mism = evaluate.compare_envs(cfg.compare, case["expected"], stu_env, check, accept)
+            mism = search.compare_envs(cfg.compare, case["expected"], stu_env, check, accept)
             if mism:
-                problem = evaluate.Problem(env=env, draw=None, mismatches=mism)
+                problem = search.Problem(env=env, draw=None, mismatches=mism)
         if problem is not None:
-            out = compare_kind.outcome_for(check, cfg, problem)
+            out = compared.outcome_for(check, cfg, problem)
             out.checked = checked
             if check.visibility != "hidden":
                 out.lines.insert(0, f"case {n} of {len(data['cases'])} fails:")
             return out
     return Outcome(True, checked)
+
+
+# ---- making the fixture ---------------------------------------------------------------------
+
+def _cases(asg, check, module):
+    cfg = check.config
+    if cfg.source == "generated":
+        rng = np.random.default_rng(check.seed)
+        out = []
+        for _ in range(cfg.cases):
+            dims = {k: int(rng.integers(lo, hi + 1)) for k, (lo, hi) in cfg.inputs.dims.items()}
+            env = inputs.build(cfg.inputs, {"dims": dims, "seed": int(rng.integers(0, 2 ** 32 - 1))})
+            out.append({"inputs": env})
+        return out
+    convert = getattr(module, cfg.source["convert"], None)
+    if convert is None:
+        raise SpecError(f"{check.where}: {asg.reference} has no converter {cfg.source['convert']!r}.")
+    return convert(safe_pickle.restricted_load(asg.course.path(cfg.source["data"])))
+
+
+def make_fixture(asg, check):
+    """The check's cases: its inputs run through the reference's steps."""
+    module = asg.course.import_reference(asg.reference)
+    ref = ReferenceTarget(module, {os.path.basename(p): p for p in asg.support})
+    cases = []
+    for case in _cases(asg, check, module):
+        env = search.run_reference(ref, check.config.steps, case["inputs"])
+        expected = {n: env[n] for n in check.config.compare}
+        for name, value in case.get("published", {}).items():
+            mism = search.compare_envs([name], {name: value}, env, check, {})
+            if mism:
+                raise SpecError(f"{check.where}: the reference no longer reproduces the published {name}: "
+                                f"{mism[0].summary}; {' '.join(mism[0].lines)}")
+        cases.append({"inputs": case["inputs"], "expected": expected})
+    return cases
+
+
+KIND = Kind(name="fixture", fields=FIELDS, parse=parse, exercised=exercised, run=run, fixture=make_fixture)

@@ -22,8 +22,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nngrader import comparison, evaluate, inputs, scenario
-from nngrader.spec import SpecError, Tolerance, integer, number, read_tolerance
+from nngrader.core.errors import HarnessBug, SpecError
+from nngrader.core.model import Tolerance, integer, number, read_tolerance
+from nngrader.engine import comparison, feedback, inputs, scenario, search
+from nngrader.engine.kind import Kind
 
 FIELDS = ("dims", "args", "steps", "loss_steps", "wrt", "fd_step", "fd_tolerance", "max_entries",
           "kink_threshold")
@@ -154,11 +156,11 @@ def run(check, ctx):
     cfg = check.config
     ref = ctx.reference()
     ref_loss = _loss_fn(ref, cfg.loss_steps)
-    accept = evaluate.accept_map(cfg.steps)
+    accept = search.accept_map(cfg.steps)
 
     def one(draw):
         env = inputs.build(cfg.inputs, draw)
-        stu_env, problem = evaluate.run_student(ctx.student, cfg.steps, env, draw)
+        stu_env, problem = search.run_student(ctx.student, cfg.steps, env, draw)
         if problem:
             return problem
         mismatches, fd = [], {}
@@ -166,24 +168,24 @@ def run(check, ctx):
             try:
                 lo, hi, entries = finite_differences(ref_loss, env, arg, cfg, draw["seed"])
             except Exception as exc:
-                raise evaluate.HarnessBug(f"reference loss failed: {exc}") from exc
+                raise HarnessBug(f"reference loss failed: {exc}") from exc
             fd[arg] = (lo, hi, entries)
             m = _compare_entries(res, lo, hi, entries, _get(stu_env, res), cfg, check, accept, env)
             if m:
                 mismatches.append(m)
         if not mismatches:
             return None
-        p = evaluate.Problem(env=env, draw=draw, mismatches=mismatches)
+        p = search.Problem(env=env, draw=draw, mismatches=mismatches)
         p.note = _self_consistency(ctx, cfg, check, env, stu_env, draw, accept)
         return p
 
-    problem = evaluate.search(cfg.inputs, check.seed, check.max_examples, one)
+    problem = search.search(cfg.inputs, check.seed, check.max_examples, one)
     wrt = ", ".join(f"{r} = dloss/d{a}" for a, r in cfg.wrt)
     checked = (f"checked: {wrt} from " + ", ".join(s.describe() for s in cfg.steps if s.op in ('call', 'get')) +
                f" — against central differences (h = {cfg.fd_step:g}·max(1, |x|)) of the reference loss, "
                f"tolerance {cfg.fd_tolerance.describe()}, on up to {check.max_examples} generated examples "
                f"(seed {check.seed})")
-    return evaluate.outcome(check, checked, problem, cfg.inputs.names())
+    return feedback.outcome(check, checked, problem, cfg.inputs.names())
 
 
 def _compare_entries(res, lo, hi, entries, got, cfg, check, accept, env):
@@ -223,3 +225,6 @@ def _self_consistency(ctx, cfg, check, env, stu_env, draw, accept):
                 f"{steps}: the backward (gradient) code is wrong.")
     return (f"  self-consistency: your gradients DO match central differences of your own {steps}; "
             f"so your forward/loss differs from the reference — fix the forward first.")
+
+
+KIND = Kind(name="gradient", fields=FIELDS, parse=parse, exercised=exercised, run=run)

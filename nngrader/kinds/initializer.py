@@ -24,9 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nngrader import comparison, evaluate, hints, scenario
-from nngrader.outcome import Outcome
-from nngrader.spec import SpecError, number, req_map
+from nngrader.core.errors import SpecError
+from nngrader.core.model import number, req_map
+from nngrader.core.outcome import Outcome
+from nngrader.engine import comparison, feedback, hints, scenario, search
+from nngrader.engine.kind import Kind
 
 FIELDS = ("steps", "distributions", "max_z", "constant_atol")
 DEFAULT_MAX_Z = 6.0
@@ -158,16 +160,16 @@ def _check_one(label, exp, got, dists, cfg, accept, dims):
 
 def run(check, ctx):
     cfg = check.config
-    ref_env = evaluate.run_reference(ctx.reference(), cfg.steps, {})
-    accept = evaluate.accept_map(cfg.steps)
+    ref_env = search.run_reference(ctx.reference(), cfg.steps, {})
+    accept = search.accept_map(cfg.steps)
     calls = ", ".join(s.describe() for s in cfg.steps if s.op in ("call", "new", "get"))
     checked = (f"checked: {calls} — shapes against the reference's; values: "
                + "; ".join(f"{n} " + " or ".join(describe(d) for d in ds) for n, ds in cfg.distributions.items())
                + f" (sample mean and std within {cfg.max_z:g} standard errors)")
-    stu_env, problem = evaluate.run_student(ctx.student, cfg.steps, {}, None)
+    stu_env, problem = search.run_student(ctx.student, cfg.steps, {}, None)
     hidden = check.visibility == "hidden"
     if problem:
-        lines = evaluate.failure_lines(problem, [], hidden)
+        lines = feedback.failure_lines(problem, [], hidden)
         return Outcome(False, checked, lines=lines, short=lines[0])
     lines = []
     for name, dists in cfg.distributions.items():
@@ -186,3 +188,6 @@ def run(check, ctx):
         return Outcome(True, checked)
     summary = [ln for ln in lines if not ln.startswith("  ")]
     return Outcome(False, checked, lines=summary[:1] if hidden else lines, short=summary[0])
+
+
+KIND = Kind(name="initializer", fields=FIELDS, parse=parse, exercised=exercised, run=run)

@@ -16,7 +16,7 @@ checks read its files.
       program: neuralnet.py                    # default: the assignment's first file
       timeout: 30                              # seconds (default: the program_timeout limit)
       reference_main: main                     # the reference function run as the program: f(argv)
-      published: {train_out: ../shared/data/x/small_train_output.labels}   # from the repository root
+      published: {train_out: data/x/small_train_output.labels}   # from the course folder
       variants:                                # known mistakes, named by the outputs checks
         init_without_bias_column:
           reference_main: main_init_without_bias_column
@@ -27,20 +27,18 @@ folder); {output: ROLE} is the file name `outputs` gives that role. Regenerating
 loudly if the reference no longer reproduces a `published` file, compared as the `outputs` check
 of that role compares (or byte for byte where no check reads it).
 """
-import hashlib
-import importlib
 import os
 import re
-import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from nngrader.outcome import Outcome
-from nngrader.sandbox import StudentFailure
-from nngrader.spec import ROOT, SpecError, integer, req_map, str_list, string
+from nngrader.core.errors import SpecError
+from nngrader.core.model import integer, req_map, str_list, string
+from nngrader.core.outcome import Outcome
+from nngrader.engine import filediff, programs
+from nngrader.engine.kind import Kind
 
 FIELDS = ("argv", "outputs", "program", "reference_main", "published", "variants", "read_bytes")
 DEFAULT_READ_BYTES = 1 << 20            # bytes of each output file read back (a labels file is tiny)
-OUTPUT_TAIL_LINES = 12                  # lines of what the program printed shown in the feedback
 ROLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -55,7 +53,6 @@ class Config:
     read_bytes: int
     exercises: list
     fixture: str
-    compare: list = field(default_factory=list)
 
 
 def parse(where, raw, asg):
@@ -106,12 +103,7 @@ def parse(where, raw, asg):
         req_map(wv, v, {"reference_main", "message"}, required=("reference_main", "message"))
         variants[name] = {"reference_main": string(wv.at("reference_main"), v["reference_main"]),
                           "message": string(wv.at("message"), v["message"])}
-    module = importlib.import_module(asg.reference)
     ref_main = string(where.at("reference_main"), raw.get("reference_main", "main"))
-    for w, fn in [(where.at("reference_main"), ref_main)] + [
-            (where.at("variants", n, "reference_main"), v["reference_main"]) for n, v in variants.items()]:
-        if not callable(getattr(module, fn, None)):
-            w.fail(f"a function of {asg.reference}", fn)
     return Config(
         argv=argv, outputs=dict(outputs),
         program=string(where.at("program"), raw.get("program", asg.files[0])),
@@ -124,85 +116,10 @@ def exercised(cfg):
     return list(cfg.exercises)
 
 
-# ---- running ----------------------------------------------------------------------------
-
-@dataclass
-class Run:
-    """One run of the submitted program."""
-    command: str
-    timeout: float
-    exit_code: int = None
-    signal: int = None
-    timed_out: bool = False
-    files: dict = field(default_factory=dict)      # role -> bytes, or None when not written
-    sizes: dict = field(default_factory=dict)      # role -> size in bytes, or None
-    output: str = ""                               # the tail of what it printed
-    failure: StudentFailure = None                 # the sandbox could not run it at all
-
-    @property
-    def ok(self):
-        return self.failure is None and not self.timed_out and self.exit_code == 0
-
-    def problem(self):
-        """One line: why the run failed (empty when it did not)."""
-        if self.failure is not None:
-            return f"your program could not be run: {self.failure.message}"
-        if self.timed_out:
-            return (f"your program did not finish within {self.timeout:g} s and was stopped (an endless "
-                    f"loop, or far too slow: vectorize the per-example computations)")
-        if self.signal is not None:
-            return (f"your program was killed by signal {self.signal} (possibly the memory or CPU limit)")
-        if self.exit_code != 0:
-            last = _last_line(self.output)
-            return f"your program stopped with exit code {self.exit_code}" + (f": {last}" if last else "")
-        return ""
-
-
-def _last_line(text):
-    lines = [t for t in text.strip().splitlines() if t.strip()]
-    return lines[-1].strip()[:300] if lines else ""
-
-
-def command_text(cfg):
-    """The command line a student would type for this run."""
-    words = ["python", cfg.program]
-    for a in cfg.argv:
-        words.append(a[1] if isinstance(a, tuple) and a[0] == "file" else
-                     cfg.outputs[a[1]] if isinstance(a, tuple) else a)
-    return " ".join(words)
-
-
-def result(ctx, check):
-    """The run of `check` (a program check) on this submission: run once, then shared."""
-    runs = ctx.__dict__.setdefault("program_runs", {})
-    if check.name not in runs:
-        runs[check.name] = _run(ctx, check)
-    return runs[check.name]
-
-
-def _run(ctx, check):
-    cfg = check.config
-    timeout = check.timeout or ctx.limits.program_timeout
-    run = Run(command=command_text(cfg), timeout=timeout)
-    argv = [a if isinstance(a, str) else (a[1] if a[0] == "file" else cfg.outputs[a[1]]) for a in cfg.argv]
-    roles = {name: role for role, name in cfg.outputs.items()}
-    try:
-        reply = ctx.student.run_program(cfg.program, argv, list(roles), timeout, max_bytes=cfg.read_bytes)
-    except StudentFailure as exc:
-        run.failure = exc
-        run.files = {role: None for role in cfg.outputs}
-        return run
-    run.exit_code, run.signal, run.timed_out = reply["exit_code"], reply["signal"], reply["timed_out"]
-    run.files = {roles[name]: data for name, data in reply["files"].items()}
-    run.sizes = {roles[name]: size for name, size in reply["sizes"].items()}
-    run.output = reply["output"].decode("utf-8", errors="replace")
-    return run
-
-
 def run(check, ctx):
     cfg = check.config
-    _verify_data(ctx, check)
-    r = result(ctx, check)
+    programs.verify_data(ctx, check)
+    r = programs.run_of(ctx, check)
     names = ", ".join(cfg.outputs.values())
     checked = f"checked: `{r.command}` exits with code 0 within {r.timeout:g} s and writes {names}"
     missing = [role for role in cfg.outputs if r.files.get(role) is None]
@@ -219,7 +136,7 @@ def run(check, ctx):
         return Outcome(False, checked, lines=lines[:1], short=lines[0])
     if r.failure is not None:
         lines += [f"  {t}" for t in (r.failure.traceback or "").rstrip().splitlines()]
-    tail = r.output.rstrip().splitlines()[-OUTPUT_TAIL_LINES:]
+    tail = r.output.rstrip().splitlines()[-programs.OUTPUT_TAIL_LINES:]
     if tail:
         lines += ["  your program printed (last lines):"] + [f"    {t}" for t in tail]
     lines.append("  the checks of its output files score what it did write; the module checks "
@@ -227,72 +144,30 @@ def run(check, ctx):
     return Outcome(False, checked, lines=lines, short=lines[0])
 
 
-# ---- fixture ------------------------------------------------------------------------------
-
-def _sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
-
-
-def _data_files(asg, cfg):
-    paths = {os.path.basename(p): p for p in asg.support}
-    return {a[1]: paths[a[1]] for a in cfg.argv if isinstance(a, tuple) and a[0] == "file"}
-
-
-def _verify_data(ctx, check):
-    """The fixture was made from these very data files (else it is stale: a harness error)."""
-    from nngrader import fixtures
-    want = fixtures.load(ctx.asg, check)["cases"][0]["data"]
-    for name, path in _data_files(ctx.asg, check.config).items():
-        if want.get(name) != _sha256(path):
-            raise SpecError(f"fixture of {check.name} is out of date: data file {name} changed since it was "
-                            f"made; regenerate it with `{fixtures.regenerate_command(ctx.asg)}`.")
-
-
-def reference_outputs(asg, cfg, function):
-    """Run the reference's `function(argv)` as the program -> {role: text it wrote}."""
-    module = importlib.import_module(asg.reference)
-    data = _data_files(asg, cfg)
-    with tempfile.TemporaryDirectory(prefix="nngrader-reference-program-") as tmp:
-        argv = [a if isinstance(a, str) else (data[a[1]] if a[0] == "file" else os.path.join(tmp, cfg.outputs[a[1]]))
-                for a in cfg.argv]
-        getattr(module, function)(argv)
-        out = {}
-        for role, name in cfg.outputs.items():
-            with open(os.path.join(tmp, name), "rb") as f:
-                out[role] = f.read().decode("utf-8")
-    return out
-
-
 def make_fixture(asg, check):
     """-> [one case]: the reference program's files, each variant's, and the data's digests."""
     cfg = check.config
-    expected = reference_outputs(asg, cfg, cfg.reference_main)
-    variants = {n: reference_outputs(asg, cfg, v["reference_main"]) for n, v in cfg.variants.items()}
-    from nngrader.kinds import outputs as outputs_kind
+    expected = programs.reference_outputs(asg, cfg, cfg.reference_main)
+    variants = {n: programs.reference_outputs(asg, cfg, v["reference_main"]) for n, v in cfg.variants.items()}
     for role, path in cfg.published.items():
         try:
-            with open(os.path.join(ROOT, path), "rb") as f:
+            with open(asg.course.path(path), "rb") as f:
                 published = f.read()
         except OSError as exc:
             raise SpecError(f"{check.where.at('published', role)}: cannot read the published file {path!r} "
-                            f"(path from the repository root): {exc.strerror}.") from None
-        readers = [c for c in asg.checks if c.kind == "outputs" and c.config.run == check.name
-                   and c.config.file == role]
+                            f"(path from the course folder): {exc.strerror}.") from None
+        # compared as the check that reads this file compares it
+        readers = [c for c in asg.checks if getattr(c.config, "reads", None) == (check.name, role)]
         if readers:
-            diff = outputs_kind.difference(readers[0], published.decode("utf-8"), expected[role].encode("utf-8"))
+            diff = filediff.difference(readers[0].config, published.decode("utf-8"), expected[role].encode("utf-8"))
             problem = diff.summary if diff else ""
         else:
             problem = "" if published == expected[role].encode("utf-8") else "the bytes differ"
         if problem:
             raise SpecError(f"{check.where}: the reference no longer reproduces the published {role} ({path}): "
                             f"{problem}")
-    return [{"inputs": {"argv": command_text(cfg)}, "expected": expected, "variants": variants,
-             "data": {name: _sha256(p) for name, p in _data_files(asg, cfg).items()}}]
+    return [{"inputs": {"argv": programs.command_text(cfg)}, "expected": expected, "variants": variants,
+             "data": {name: programs.sha256(p) for name, p in programs.data_files(asg, cfg).items()}}]
 
 
-def expected_files(ctx, check):
-    """-> (expected {role: text}, variants {name: {role: text}}) from the fixture."""
-    from nngrader import fixtures
-    case = fixtures.load(ctx.asg, check)["cases"][0]
-    return case["expected"], case["variants"]
+KIND = Kind(name="program", fields=FIELDS, parse=parse, exercised=exercised, run=run, fixture=make_fixture)

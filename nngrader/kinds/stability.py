@@ -6,12 +6,9 @@ Same fields as `compare`; declare the extremes in `args` (e.g. `extremes: {value
 """
 import numpy as np
 
-from nngrader.comparison import Mismatch
-from nngrader.kinds import compare
-
-FIELDS = compare.FIELDS
-parse = compare.parse
-exercised = compare.exercised
+from nngrader.engine import compared
+from nngrader.engine.comparison import Mismatch
+from nngrader.engine.kind import Kind
 
 
 def run(check, ctx):
@@ -33,5 +30,9 @@ def run(check, ctx):
                                           f"(NaN or inf) on extreme inputs", [],
                                     "an overflow or log(0): use a numerically stable formula"))
         return out
-    return compare.run(check, ctx, verify=verify,
-                       what="finite, warning-free, and equal to the reference on extreme inputs")
+    return compared.run(check, ctx, verify=verify,
+                           what="finite, warning-free, and equal to the reference on extreme inputs")
+
+
+KIND = Kind(name="stability", fields=compared.FIELDS, parse=compared.parse, exercised=compared.exercised,
+            run=run)

@@ -10,12 +10,14 @@ checked for its keys, their shapes, and a score the reference computes from it.
       score_steps: [...]           # as in `support`, must return `accuracy`
       min_accuracy: 0.75
 """
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from nngrader import wire
-from nngrader.kinds import support
-from nngrader.outcome import Outcome
-from nngrader.spec import SpecError, string
+from nngrader.boundary import safe_pickle
+from nngrader.core.errors import SpecError
+from nngrader.core.model import string
+from nngrader.core.outcome import Outcome
+from nngrader.engine.kind import Kind
+from nngrader.engine.parameters import check_shapes, parse_score, parse_shapes, score
 
 FIELDS = ("file", "if_absent", "shapes", "score_steps", "min_accuracy")
 
@@ -27,7 +29,6 @@ class Config:
     shapes: dict
     score_steps: list
     min_accuracy: float
-    dims: dict = field(default_factory=dict)
 
 
 def parse(where, raw, asg):
@@ -36,12 +37,12 @@ def parse(where, raw, asg):
     f = string(where.at("file"), raw["file"])
     if f not in asg.files + asg.optional_files:
         raise SpecError(f"{where.at('file')}: {f!r} is not among the assignment's files or optional_files.")
-    score, min_acc = support.parse_score(where, raw)
+    score_steps, min_acc = parse_score(where, raw)
     if "exercises" not in raw:
         raise SpecError(f"{where}: a submitted_pickle check needs `exercises` (the contract names it stands for).")
     return Config(file=f, if_absent=string(where.at("if_absent"), raw.get("if_absent", "fail"), ("pass", "fail")),
-                  shapes=support.parse_shapes(where.at("shapes"), raw.get("shapes", {}), {}),
-                  score_steps=score, min_accuracy=min_acc)
+                  shapes=parse_shapes(where.at("shapes"), raw.get("shapes", {}), {}),
+                  score_steps=score_steps, min_accuracy=min_acc)
 
 
 def exercised(cfg):
@@ -60,8 +61,8 @@ def run(check, ctx):
         line = f"{cfg.file} was not submitted"
         return Outcome(False, checked, lines=[line], short=line)
     try:
-        data = wire.restricted_load(path)
-    except wire.UnsafePickle as exc:
+        data = safe_pickle.restricted_load(path)
+    except safe_pickle.UnsafePickle as exc:
         line = f"{cfg.file} was refused: {exc}"
         return Outcome(False, checked, lines=[line, "  save plain NumPy arrays in a dict, e.g. "
                                                     "pickle.dump({'W1': W1, 'W2': W2, 'b1': b1, 'b2': b2}, f)"],
@@ -73,13 +74,16 @@ def run(check, ctx):
     if missing:
         line = f"{cfg.file} lacks the key(s) {', '.join(missing)} (it has: {', '.join(map(str, data)) or 'none'})"
         return Outcome(False, checked, lines=[line], short=line)
-    problems = support.check_shapes(data, cfg.shapes, {})
+    problems = check_shapes(data, cfg.shapes, {})
     if problems:
         return Outcome(False, checked, lines=problems, short=problems[0])
     if cfg.score_steps:
-        acc = support.score(ctx, cfg, {k: data[k] for k in cfg.shapes})
+        acc = score(ctx, cfg, {k: data[k] for k in cfg.shapes})
         if not acc >= cfg.min_accuracy:
             line = f"the parameters in {cfg.file} reach {acc:.1%} accuracy, below the required {cfg.min_accuracy:.0%}"
             return Outcome(False, checked, lines=[line], short=line)
         return Outcome(True, checked + f" (yours: {acc:.1%})")
     return Outcome(True, checked)
+
+
+KIND = Kind(name="submitted_pickle", fields=FIELDS, parse=parse, exercised=exercised, run=run)

@@ -19,8 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nngrader import evaluate, inputs, scenario
-from nngrader.spec import SpecError, Tolerance, integer, number, read_tolerance, string
+from nngrader.core.errors import SpecError
+from nngrader.core.model import Tolerance, integer, number, read_tolerance, string
+from nngrader.engine import feedback, inputs, scenario, search
+from nngrader.engine.kind import Kind
 
 FIELDS = ("dims", "args", "setup", "steps", "loss_steps", "loss", "iterations", "expect",
           "min_decrease", "trajectory_tolerance")
@@ -76,7 +78,7 @@ def trajectory(target, cfg, env, ref):
         if cfg.loss_steps:
             # On the submission's trajectory the reference's loss runs on what the submission
             # returned: when that is not numbers, it is the submission's failure (caught in run).
-            loss_env = (evaluate.run_reference(ref, cfg.loss_steps, e) if target is ref
+            loss_env = (search.run_reference(ref, cfg.loss_steps, e) if target is ref
                         else scenario.run(ref, cfg.loss_steps, e))
             return float(np.asarray(loss_env["loss"]).reshape(-1)[0])
         return float(np.asarray(e[cfg.loss], dtype=np.float64).reshape(-1)[0])
@@ -98,11 +100,11 @@ def run(check, ctx):
         try:
             got = trajectory(ctx.student, cfg, env, ref)
         except scenario.StepFailure as exc:
-            return evaluate.Problem(env=env, draw=draw, failure=exc.failure, step=exc.step)
+            return search.Problem(env=env, draw=draw, failure=exc.failure, step=exc.step)
         except scenario.ShapeOfReturn as exc:
-            return evaluate.Problem(env=env, draw=draw, structure=exc.message, step=exc.step)
+            return search.Problem(env=env, draw=draw, structure=exc.message, step=exc.step)
         except (KeyError, TypeError, ValueError, IndexError) as exc:
-            return evaluate.Problem(env=env, draw=draw, structure=f"the values returned could not be "
+            return search.Problem(env=env, draw=draw, structure=f"the values returned could not be "
                                                                   f"trained on: {type(exc).__name__}: {exc}")
         finally:
             ctx.student.release()
@@ -111,7 +113,7 @@ def run(check, ctx):
             return _match(env, draw, want, got, cfg)
         return _decrease(env, draw, got, cfg)
 
-    problem = evaluate.search(cfg.inputs, check.seed, check.max_examples, one)
+    problem = search.search(cfg.inputs, check.seed, check.max_examples, one)
     what = ("loss trajectory equal to the reference's within " + cfg.trajectory_tolerance.describe()
             if cfg.expect == "match_reference" else
             f"loss falls by at least {cfg.min_decrease:.0%} and never becomes NaN")
@@ -121,8 +123,8 @@ def run(check, ctx):
     names = cfg.inputs.names()
 
     def detail(p, hidden):
-        return [p.note] if hidden else evaluate.describe_example(p, names, show_values=False) + [p.note]
-    return evaluate.outcome(check, checked, problem, names, detail)
+        return [p.note] if hidden else feedback.describe_example(p, names, show_values=False) + [p.note]
+    return feedback.outcome(check, checked, problem, names, detail)
 
 
 def _fmt(xs, n=8):
@@ -145,16 +147,19 @@ def _match(env, draw, want, got, cfg):
     else:
         note += (f"\n  hint: the first {i - first} update(s) agree: something carried between iterations "
                  "goes wrong (arguments modified in place, a stale cache, accumulated gradients)")
-    return evaluate.Problem(env=env, draw=draw, note=note)
+    return search.Problem(env=env, draw=draw, note=note)
 
 
 def _decrease(env, draw, got, cfg):
     g = np.asarray(got, dtype=np.float64)
     if not np.isfinite(g).all():
-        return evaluate.Problem(env=env, draw=draw, note=f"the loss became NaN/inf: {_fmt(got)}\n"
+        return search.Problem(env=env, draw=draw, note=f"the loss became NaN/inf: {_fmt(got)}\n"
                                                          "  hint: the learning step diverges or a gradient has the wrong sign")
     if g[-1] <= (1 - cfg.min_decrease) * g[0]:
         return None
     hint = "the loss rises: a gradient sign is flipped?" if g[-1] > g[0] else "the loss hardly moves: gradients too small or never applied?"
-    return evaluate.Problem(env=env, draw=draw, note=f"the loss went from {g[0]:.6g} to {g[-1]:.6g} over "
+    return search.Problem(env=env, draw=draw, note=f"the loss went from {g[0]:.6g} to {g[-1]:.6g} over "
                                                      f"{cfg.iterations} iterations: {_fmt(got)}\n  hint: {hint}")
+
+
+KIND = Kind(name="training", fields=FIELDS, parse=parse, exercised=exercised, run=run)

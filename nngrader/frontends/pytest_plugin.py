@@ -1,48 +1,59 @@
 """pytest plugin: the same YAML checks as test items, for students and TAs.
 
-    pytest checks --submission PATH --assignment ID [-k gradients] [-m sentiment_2layer]
+    pytest checks --submission PATH --assignment ID [-k gradients] [-m sentiment_2layer] [--course DIR]
 
 Each check is one item named after it; -k also matches the contract names it exercises. A
 failing check shows the grader's feedback; a failure of the harness itself shows pytest's own
-traceback, so a harness bug never looks like a student's mistake.
+traceback, so a harness bug never looks like a student's mistake. Items grade through the same
+`Grading` object as `grader.py grade` (one per assignment and session, closed at the end).
 """
 import os
 
 import pytest
 
-from nngrader import runner, spec
-from nngrader.outcome import Outcome
-from nngrader.sandbox import Limits, StudentFailure, StudentProcess
+from nngrader.core.course import course_at
+from nngrader.core.errors import SpecError
+from nngrader.engine import fixtures, grading
+from nngrader.frontends import assignments
 
-_SESSIONS = pytest.StashKey()
+_GRADINGS = pytest.StashKey()
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("nngrader", "grading with YAML checks")
     group.addoption("--submission", help="submission folder or file to grade ('reference' for the reference)")
     group.addoption("--assignment", help="assignment id (the YAML file name under checks/)")
+    group.addoption("--course", help="course folder with checks/, fixtures/, data/, reference/ "
+                                     "(default: the project's own)")
 
 
 def marker_name(assignment_id):
     return assignment_id.replace("-", "_")
 
 
+def _course(config):
+    try:
+        return course_at(config.getoption("course"))
+    except SpecError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
 def pytest_configure(config):
-    config.stash[_SESSIONS] = {}
-    for aid in spec.available():
+    config.stash[_GRADINGS] = {}
+    for aid in _course(config).available():
         config.addinivalue_line("markers", f"{marker_name(aid)}: checks of the {aid} assignment")
 
 
 def pytest_unconfigure(config):
-    for ctx in config.stash.get(_SESSIONS, {}).values():
-        ctx.process.close()
+    for g in config.stash.get(_GRADINGS, {}).values():
+        g.close()
 
 
 def pytest_collect_file(file_path, parent):
     config = parent.config
     if file_path.suffix != ".yaml" or not config.getoption("submission"):
         return None
-    if os.path.dirname(str(file_path)) != spec.CHECKS_DIR:
+    if os.path.dirname(str(file_path)) != _course(config).checks_dir:
         return None
     wanted = config.getoption("assignment")
     if wanted and file_path.stem != wanted:
@@ -52,11 +63,10 @@ def pytest_collect_file(file_path, parent):
 
 class ChecksFile(pytest.File):
     def collect(self):
-        from nngrader import fixtures
         try:
-            asg = spec.load(str(self.path))
+            asg = assignments.load(str(self.path), _course(self.config))
             fixtures.verify(asg)
-        except spec.SpecError as exc:
+        except SpecError as exc:
             raise self.CollectError(str(exc)) from None
         for check in asg.checks:
             item = CheckItem.from_parent(self, name=check.name, assignment=asg, check=check)
@@ -80,32 +90,20 @@ class CheckItem(pytest.Item):
         self.assignment = assignment
         self.check = check
 
-    def _context(self):
-        sessions = self.config.stash[_SESSIONS]
-        ctx = sessions.get(self.assignment.id)
-        if ctx is None:
-            submission = self.config.getoption("submission")
-            staged, notes = runner.stage(self.assignment, submission)
-            limits = Limits().with_overrides(self.assignment.limits)
-            process = StudentProcess(staged, [self.assignment.module], limits=limits,
-                                     support_files=self.assignment.support)
-            ctx = runner.Context(self.assignment, process, submission, staged)
-            ctx.notes = notes
-            sessions[self.assignment.id] = ctx
-        return ctx
+    def _grading(self):
+        gradings = self.config.stash[_GRADINGS]
+        g = gradings.get(self.assignment.id)
+        if g is None:
+            g = grading.Grading(self.assignment, self.config.getoption("submission"))
+            gradings[self.assignment.id] = g.__enter__()     # closed in pytest_unconfigure
+        return g
 
     def runtest(self):
         __tracebackhide__ = True
-        ctx = self._context()
-        try:
-            out = runner.run_kind(self.check, ctx)
-        except StudentFailure as exc:
-            raise CheckFailed(Outcome(False, f"checked: {self.check.name}", lines=[exc.message],
-                                             short=exc.message)) from None
+        g = self._grading()
+        out = g.run(self.check, harness_errors="raise").outcome
         if not out.passed:
-            out.lines.append(f"rerun only this check: {ctx.rerun(self.check)}")
-            notes = getattr(ctx, "notes", [])
-            out.lines += [f"note: {n}" for n in notes]
+            out.lines += [f"note: {n}" for n in g.notes]
             raise CheckFailed(out)
 
     def repr_failure(self, excinfo, style=None):

@@ -1,16 +1,17 @@
 """The student worker: the only process that imports and runs submitted code.
 
-Started by `nngrader.sandbox` as `python -I -S -B -u worker.py PROTO_IN PROTO_OUT SCRATCH DROP SITE...`
-with stdout/stderr on a pipe the grading side drains. DROP is "-" or "UID:GID:NPROC": as root it
-imports NumPy, then becomes that user before any student code runs. It is self-contained
-(standard library and NumPy only) so that nothing of the grading side is importable from it.
+Started by `nngrader.boundary.process` as
+`python -I -S -B -u worker.py PROTO_IN PROTO_OUT SCRATCH DROP SITE...` with stdout/stderr on a
+pipe the grading side drains. DROP is "-" or "UID:GID:NPROC": as root it imports NumPy, then
+becomes that user before any student code runs. It uses the standard library, NumPy, and the
+protocol module `nngrader/core/protocol.py`, loaded by file path before any student code runs:
+nothing of the grading side is importable from it.
 
 Requests arrive as pickles (trusted direction). Replies contain builtins only: arrays travel
-as ("__nd__", dtype, shape, bytes) so the grading side can unpickle them with no globals at
+as (ND, dtype, shape, bytes) so the grading side can unpickle them with no globals at
 all, and an ndarray subclass cannot survive the trip.
 """
 import os
-import struct
 import sys
 import time
 import traceback
@@ -19,26 +20,21 @@ import warnings
 MAX_STR = 2000
 MAX_DEPTH = 6
 MAX_ITEMS = 10000
+PROTOCOL_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "core", "protocol.py")
 
 
-def _read_exact(fd, n):
-    chunks = []
-    while n:
-        chunk = os.read(fd, n)
-        if not chunk:
-            raise EOFError
-        chunks.append(chunk)
-        n -= len(chunk)
-    return b"".join(chunks)
+def _load_protocol():
+    """The shared protocol module, by path (kept out of sys.modules: student code cannot find it
+    by name, and it is only constants and framing)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("_nngrader_protocol", PROTOCOL_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _send(fd, obj, pickle):
-    data = pickle.dumps(obj, protocol=4)
-    os.write(fd, struct.pack("<Q", len(data)))
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
+P = _load_protocol()
+ND, TUPLE, DICT, HANDLE, OPAQUE = P.Tag.ND, P.Tag.TUPLE, P.Tag.DICT, P.Tag.HANDLE, P.Tag.OPAQUE
 
 
 class Worker:
@@ -57,14 +53,14 @@ class Worker:
             hid = self.next_handle
             self.next_handle += 1
             self.handles[hid] = value
-            return ("__handle__", hid, type(value).__name__)
+            return (HANDLE, hid, type(value).__name__)
         if isinstance(keep, (list, tuple)) and isinstance(value, (list, tuple)):
             items = list(value)
             out = [self.encode(v, keep[i] if i < len(keep) else None, depth + 1)
                    for i, v in enumerate(items)]
-            return ("__tuple__", tuple(out)) if isinstance(value, tuple) else out
+            return (TUPLE, tuple(out)) if isinstance(value, tuple) else out
         if depth > MAX_DEPTH:
-            return ("__opaque__", "nested too deeply", "")
+            return (OPAQUE, "nested too deeply", "")
         if value is None or type(value) in (bool, int, float, str):
             if type(value) is str and len(value) > MAX_STR:
                 return value[:MAX_STR]
@@ -74,39 +70,39 @@ class Worker:
         if isinstance(value, np.ndarray):
             arr = np.array(value, copy=True, subok=False)   # a subclass is copied into a plain array
             if arr.dtype.kind not in "biuf" or arr.size > 10_000_000:
-                return ("__opaque__", f"ndarray of dtype {arr.dtype}", f"shape {arr.shape}")
+                return (OPAQUE, f"ndarray of dtype {arr.dtype}", f"shape {arr.shape}")
             # tobytes() is C-ordered for any layout (np.ascontiguousarray would turn 0-d into 1-d)
-            return ("__nd__", arr.dtype.str, tuple(int(s) for s in arr.shape), arr.tobytes(order="C"))
+            return (ND, arr.dtype.str, tuple(int(s) for s in arr.shape), arr.tobytes(order="C"))
         if isinstance(value, np.generic):
             arr = np.array(value).reshape(())
             if arr.dtype.kind not in "biuf":
-                return ("__opaque__", type(value).__name__, "")
-            return ("__nd__", arr.dtype.str, (), arr.tobytes(), "scalar")
+                return (OPAQUE, type(value).__name__, "")
+            return (ND, arr.dtype.str, (), arr.tobytes(), "scalar")
         if type(value) in (list, tuple):
             if len(value) > MAX_ITEMS:
-                return ("__opaque__", f"{type(value).__name__} of {len(value)} items", "")
+                return (OPAQUE, f"{type(value).__name__} of {len(value)} items", "")
             out = [self.encode(v, None, depth + 1) for v in value]
-            return ("__tuple__", tuple(out)) if type(value) is tuple else out
+            return (TUPLE, tuple(out)) if type(value) is tuple else out
         if type(value) is dict:
-            return ("__dict__", [(self.encode(k, None, depth + 1), self.encode(v, None, depth + 1))
+            return (DICT, [(self.encode(k, None, depth + 1), self.encode(v, None, depth + 1))
                                  for k, v in list(value.items())[:MAX_ITEMS]])
         try:
             text = object.__repr__(value)
         except Exception:                     # a lying object may break even object.__repr__
             text = "?"
-        return ("__opaque__", type(value).__name__, text[:200])
+        return (OPAQUE, type(value).__name__, text[:200])
 
     def resolve(self, value):
         """Turn request references into objects: handles, the student's own names, probes."""
         if isinstance(value, tuple) and value and isinstance(value[0], str):
             tag = value[0]
-            if tag == "__handle__":
+            if tag == HANDLE:
                 return self.handles[value[1]]
-            if tag == "__student__":
+            if tag == P.Tag.STUDENT:
                 return self.lookup(value[1])
-            if tag == "__probe__":
-                return PROBES[value[1]](self.np)
-            if tag == "__tuple__":
+            if tag == P.Tag.PROBE:
+                return P.PROBE_FACTORIES[value[1]](self.np)
+            if tag == TUPLE:
                 return tuple(self.resolve(v) for v in value[1])
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
@@ -292,40 +288,6 @@ class _Missing(Exception):
     """A name the contract asks for is not defined by the submission."""
 
 
-def _probe_cubic(np):
-    def cubic_activation(s):
-        s = np.asarray(s, dtype=np.float64)
-        return s ** 3 / 3.0 + s, s ** 2 + 1.0
-    return cubic_activation
-
-
-def _probe_softsign(np):
-    def softsign_activation(s):
-        s = np.asarray(s, dtype=np.float64)
-        return s / (1.0 + np.abs(s)), 1.0 / (1.0 + np.abs(s)) ** 2
-    return softsign_activation
-
-
-def _probe_identity(np):
-    def identity_activation(s):
-        s = np.asarray(s, dtype=np.float64)
-        return s.copy(), np.ones_like(s)
-    return identity_activation
-
-
-def _probe_squash(np):
-    def squash_activation(s):
-        s = np.asarray(s, dtype=np.float64)
-        return 0.5 + 0.5 * s / (1.0 + np.abs(s)), 0.5 / (1.0 + np.abs(s)) ** 2
-    return squash_activation
-
-
-# Probe activations handed to student code in place of its own (isolation). Kept in sync
-# with nngrader/probes.py, which gives the grading side the same functions.
-PROBES = {"cubic": _probe_cubic, "softsign": _probe_softsign, "identity": _probe_identity,
-          "squash": _probe_squash}
-
-
 def _student_trace(tb, scratch):
     """Only the frames of the submission's own files."""
     frames = [f for f in traceback.extract_tb(tb) if f.filename.startswith(scratch)]
@@ -391,14 +353,14 @@ def _student_location(tb, scratch):
 
 def _describe_failure(exc, op, scratch):
     """A student exception -> the reply's error record (category, type, message, traceback)."""
-    category, message = "exception", _text(exc)
+    category, message = P.FailureKind.EXCEPTION.value, _text(exc)
     if isinstance(exc, SyntaxError):        # also bad indentation and undecodable source files
-        category = "syntax"
+        category = P.FailureKind.SYNTAX.value
         where = os.path.relpath(exc.filename, scratch) if exc.filename and exc.filename.startswith(scratch) \
             else os.path.basename(exc.filename or "?")
         message = f"{_text(exc.msg)} ({where}, line {exc.lineno})"
     elif isinstance(exc, MemoryError):
-        category = "memory"
+        category = P.FailureKind.MEMORY.value
     elif isinstance(exc, SystemExit):
         message = f"sys.exit({_text(repr(exc.code))}) was called"
     elif op == "load":                      # e.g. a package that is not installed: say where
@@ -438,14 +400,12 @@ def main(argv):
     import pickle
     import numpy as np
     worker = Worker(np, {})
-    _send(fd_out, ("ready", None, {}), pickle)     # started: no student code has run yet
+    P.send(fd_out, (P.READY, None, {}), pickle)     # started: no student code has run yet
     while True:
         try:
-            header = _read_exact(fd_in, 8)
+            req = P.receive(fd_in, pickle)
         except EOFError:
             return 0
-        (n,) = struct.unpack("<Q", header)
-        req = pickle.loads(_read_exact(fd_in, n))
         op = getattr(worker, "op_" + req["op"])
         started = time.perf_counter()
         caught = []
@@ -454,22 +414,22 @@ def main(argv):
                 warnings.simplefilter("always")
                 with np.errstate(all="warn"):
                     value = op(req)
-            reply = ("ok", value, {"seconds": time.perf_counter() - started,
+            reply = (P.REPLY_OK, value, {"seconds": time.perf_counter() - started,
                                    "warnings": [_text(f"{w.category.__name__}: {_text(w.message)}", 300)
                                                 for w in caught[:20]]})
         except _Missing as exc:
-            reply = ("error", {"category": "missing", "type": "AttributeError",
+            reply = (P.REPLY_ERROR, {"category": P.FailureKind.MISSING.value, "type": "AttributeError",
                                "message": str(exc), "traceback": ""})
         except NotImplementedError as exc:
-            reply = ("error", {"category": "not_implemented", "type": "NotImplementedError",
+            reply = (P.REPLY_ERROR, {"category": P.FailureKind.NOT_IMPLEMENTED.value, "type": "NotImplementedError",
                                "message": _text(exc),
                                "traceback": _student_trace(exc.__traceback__, scratch)})
         except BaseException as exc:           # student code may raise anything, even SystemExit
-            reply = ("error", _describe_failure(exc, req["op"], scratch))
+            reply = (P.REPLY_ERROR, _describe_failure(exc, req["op"], scratch))
         try:
-            _send(fd_out, reply, pickle)
+            P.send(fd_out, reply, pickle)
         except Exception as exc:               # e.g. an unpicklable message text
-            _send(fd_out, ("error", {"category": "exception", "type": type(exc).__name__,
+            P.send(fd_out, (P.REPLY_ERROR, {"category": P.FailureKind.EXCEPTION.value, "type": type(exc).__name__,
                                      "message": "result could not be sent back: " + str(exc)[:200],
                                      "traceback": ""}), pickle)
 

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nngrader import expr, wire
-from nngrader.spec import SpecError, req_map, string
-from nngrader.targets import DataFile, OwnFunction, Probe
-from nngrader.sandbox import StudentFailure
+from nngrader.boundary import wire
+from nngrader.core.errors import SpecError, StudentFailure
+from nngrader.core.model import req_map, string
+from nngrader.engine import expr
+from nngrader.engine.targets import DataFile, OwnFunction, Probe
 
 
 @dataclass

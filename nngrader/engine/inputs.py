@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nngrader.spec import SpecError, integer, number, req_map, string
+from nngrader.core.errors import SpecError
+from nngrader.core.model import integer, number, req_map, string
 
 GENERATORS = ("uniform", "normal", "binary", "onehot", "labels", "probs", "integers", "value", "choice")
 ARG_KEYS = set(GENERATORS) | {"shape", "shapes", "zeros", "extremes", "dtype", "distinct"}

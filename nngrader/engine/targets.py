@@ -5,12 +5,14 @@ an attribute. `ReferenceTarget` runs the reference in this process; `StudentTarg
 to the sandboxed worker. Values come back as plain data; opaque objects as handles.
 """
 import copy
-import importlib
 
 import numpy as np
 
-from nngrader import probes, wire
-from nngrader.sandbox import StudentFailure, StudentProcess
+from nngrader.boundary import wire
+from nngrader.boundary.process import StudentProcess
+from nngrader.core.errors import StudentFailure
+from nngrader.core.protocol import Op, Tag
+from nngrader.engine import probes
 
 
 class OwnFunction:
@@ -37,8 +39,8 @@ class DataFile:
 class ReferenceTarget:
     label = "reference"
 
-    def __init__(self, module_name, files=None, overrides=None):
-        self.module = importlib.import_module(module_name)
+    def __init__(self, module, files=None, overrides=None):
+        self.module = module                    # the reference module (imported by the course)
         self.files = files or {}                # support file name -> path
         self.overrides = overrides or {}        # name -> alternative reference name
 
@@ -117,58 +119,59 @@ class StudentTarget:
         self.process = process
         self.last_warnings = []
         self.warnings_log = []          # every warning since a check last cleared it (stability)
+        self.cleanup_error = ""         # what went wrong releasing the handles, if anything
 
     def _encode(self, v):
         if isinstance(v, wire.Handle):
-            return ("__handle__", v.hid)
+            return (Tag.HANDLE, v.hid)
         if isinstance(v, OwnFunction):
-            return ("__student__", v.name)
+            return (Tag.STUDENT, v.name)
         if isinstance(v, Probe):
             if v.name in probes.NUMPY_PROBES:
                 return probes.NUMPY_PROBES[v.name]
-            return ("__probe__", v.name)
+            return (Tag.PROBE, v.name)
         if isinstance(v, DataFile):
             return v.name
         if isinstance(v, list):
             return [self._encode(x) for x in v]
         if isinstance(v, tuple):
-            return ("__tuple__", tuple(self._encode(x) for x in v))
+            return (Tag.TUPLE, tuple(self._encode(x) for x in v))
         if isinstance(v, np.ndarray):
             return np.array(v, copy=True)
         return v
 
     def _do(self, req, what):
         value = self.process.request(req, what)
-        self.last_warnings = list(getattr(self.process, "last_meta", {}).get("warnings", []))
+        self.last_warnings = list(self.process.last_meta.get("warnings", []))
         self.warnings_log.extend(self.last_warnings)
         return value
 
     def call(self, name, args=(), kwargs=None, keep=None):
-        return self._do({"op": "call", "target": ("name", name), "args": [self._encode(a) for a in args],
+        return self._do({"op": Op.CALL, "target": ("name", name), "args": [self._encode(a) for a in args],
                          "kwargs": {k: self._encode(v) for k, v in (kwargs or {}).items()},
                          "keep": keep}, name)
 
     def call_method(self, handle, method, args=(), kwargs=None, keep=None):
-        return self._do({"op": "call", "target": ("method", handle.hid, method),
+        return self._do({"op": Op.CALL, "target": ("method", handle.hid, method),
                          "args": [self._encode(a) for a in args],
                          "kwargs": {k: self._encode(v) for k, v in (kwargs or {}).items()},
                          "keep": keep}, f"{handle.type_name}.{method}")
 
     def get(self, handle, attr, keep=None):
-        return self._do({"op": "getattr", "handle": handle.hid, "attr": attr, "keep": keep},
+        return self._do({"op": Op.GETATTR, "handle": handle.hid, "attr": attr, "keep": keep},
                         f"{handle.type_name}.{attr}")
 
     def set(self, handle, attr, value):
-        return self._do({"op": "setattr", "handle": handle.hid, "attr": attr,
+        return self._do({"op": Op.SETATTR, "handle": handle.hid, "attr": attr,
                          "value": self._encode(value)}, f"setting {handle.type_name}.{attr}")
 
     def release(self):
-        if self.process.proc is None or self.process.proc.poll() is not None:
+        if not self.process.alive():
             return          # a dead worker holds no handles; it is restarted on next use
         try:
-            self._do({"op": "release"}, "cleanup")
+            self._do({"op": Op.RELEASE}, "cleanup")
         except StudentFailure as exc:
-            self.process.last_cleanup_error = exc.message
+            self.cleanup_error = exc.message
 
     def run_program(self, path, argv, outputs, timeout, max_bytes=1 << 20, max_output=4000):
         """Run the submitted file `path` as a program, `python path argv...`, in the worker's
@@ -177,17 +180,12 @@ class StudentTarget:
 
         A program need not be importable as a module to run (e.g. no `__main__` guard), so a
         failed import of the submission does not stop the run; the run reports for itself."""
-        req = {"op": "run_program", "path": path, "argv": [str(a) for a in argv],
+        req = {"op": Op.RUN_PROGRAM, "path": path, "argv": [str(a) for a in argv],
                "outputs": list(outputs), "timeout": float(timeout), "max_bytes": int(max_bytes),
                "max_output": int(max_output)}
-        proc = self.process
-        try:
-            proc.ensure()
-        except StudentFailure:
-            if proc.load_error is None or proc.proc is None or proc.proc.poll() is not None:
-                raise
         # The worker enforces `timeout` on the program itself; the margin covers reading back.
-        reply = proc._request(req, f"running {path}", timeout=float(timeout) + PROGRAM_REPLY_MARGIN)
+        reply = self.process.request(req, f"running {path}", timeout=float(timeout) + PROGRAM_REPLY_MARGIN,
+                                     after_failed_import=True)
         reply["files"] = {k: _bytes(v) for k, v in reply["files"].items()}
         reply["output"] = _bytes(reply["output"]) or b""
         return reply
@@ -198,4 +196,3 @@ def _bytes(v):
     return None if v is None else np.asarray(v, dtype=np.uint8).tobytes()
 
 
-__all__ = ["ReferenceTarget", "StudentTarget", "OwnFunction", "Probe", "DataFile", "StudentFailure"]

@@ -1,13 +1,19 @@
-"""Command line: parses arguments and hands off, one function per subcommand.
+"""Command line: parses arguments and hands off, one function per subcommand. Installed as
+`nngrader`; `python grader.py` is the same.
 
-    python grader.py grade SUBMISSION --assignment ID [--results PATH] [--only CHECK ...]
-    python grader.py list
-    python grader.py fixtures --assignment ID [--check NAME]
-    python grader.py validate [ID ...]
+    nngrader grade SUBMISSION --assignment ID [--results PATH] [--only CHECK ...]
+    nngrader list
+    nngrader fixtures --assignment ID [--check NAME]
+    nngrader validate [ID ...]
+    nngrader check-results RESULTS.json [--require-tags]
+
+Every subcommand takes `--course DIR` (a course folder: checks/, fixtures/, data/, reference/;
+default: the project's own).
 
 Exit codes: 0 grading completed (whatever the score); 1 the grader itself failed on some
 check, or grading was stopped part-way (SIGTERM, SIGINT, SIGHUP, a harness exception): results
-are still written, with what was graded; 2 bad usage or a broken spec.
+are still written, with what was graded; 2 bad usage or a broken spec. check-results: 0 valid,
+1 not valid.
 """
 import argparse
 import signal
@@ -15,15 +21,21 @@ import sys
 import threading
 import traceback
 
-from nngrader import results, runner, spec
-from nngrader.outcome import Outcome
-from nngrader.sandbox import Limits
+from nngrader.core.course import course_at
+from nngrader.core.errors import SpecError
+from nngrader.core.limits import Limits
+from nngrader.core.outcome import Outcome
+from nngrader.engine import fixtures, grading
+from nngrader.frontends import assignments, results, results_schema
 
 
 def _parser():
     p = argparse.ArgumentParser(prog="grader.py", description="Grade neural-network assignments.")
+    course = argparse.ArgumentParser(add_help=False)
+    course.add_argument("--course", metavar="DIR",
+                        help="course folder with checks/, fixtures/, data/, reference/ (default: the project's own)")
     sub = p.add_subparsers(dest="command", required=True)
-    g = sub.add_parser("grade", help="grade one submission and write results.json")
+    g = sub.add_parser("grade", parents=[course], help="grade one submission and write results.json")
     g.add_argument("submission", help="a folder (as Gradescope gives it), a single file, or 'reference'")
     g.add_argument("--assignment", required=True, help="assignment id (see `grader.py list`)")
     g.add_argument("--results", default="results.json", help="where to write results (default results.json)")
@@ -31,12 +43,15 @@ def _parser():
     g.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
                    help=f"override a sandbox limit ({', '.join(Limits.names())})")
     g.add_argument("--quiet", action="store_true", help="do not print the report")
-    sub.add_parser("list", help="list the assignments and their points")
-    f = sub.add_parser("fixtures", help="regenerate pickle fixtures from the reference")
+    sub.add_parser("list", parents=[course], help="list the assignments and their points")
+    f = sub.add_parser("fixtures", parents=[course], help="regenerate pickle fixtures from the reference")
     f.add_argument("--assignment", required=True)
     f.add_argument("--check", action="append", help="only this fixture check (repeatable)")
-    v = sub.add_parser("validate", help="load and validate assignment specs")
+    v = sub.add_parser("validate", parents=[course], help="load and validate assignment specs")
     v.add_argument("ids", nargs="*")
+    r = sub.add_parser("check-results", help="validate a results.json against Gradescope's format")
+    r.add_argument("path")
+    r.add_argument("--require-tags", action="store_true", help="every test must carry a tag")
     return p
 
 
@@ -44,8 +59,8 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         return {"grade": cmd_grade, "list": cmd_list, "fixtures": cmd_fixtures,
-                "validate": cmd_validate}[args.command](args)
-    except spec.SpecError as exc:
+                "validate": cmd_validate, "check-results": cmd_check_results}[args.command](args)
+    except SpecError as exc:
         print(f"spec error: {exc}", file=sys.stderr)
         return 2
 
@@ -118,7 +133,7 @@ def _partial_results(asg, run, exc, only):
     pending = [c for c in asg.checks if c.name not in done and (not only or c.name in only)]
     for check in pending:
         line = "not run: grading stopped before this check"
-        run.results.append(runner.CheckResult(check, Outcome(False, f"checked: {check.name}", lines=[line],
+        run.results.append(grading.CheckResult(check, Outcome(False, f"checked: {check.name}", lines=[line],
                                                                   short=line)))
     run.results.sort(key=lambda r: asg.checks.index(r.check))
     return results.to_gradescope(run, extra_output=(
@@ -135,7 +150,7 @@ def cmd_grade(args):
 
 
 def _grade(args):
-    asg = spec.load(args.assignment)
+    asg = assignments.load(args.assignment, course_at(args.course))
     overrides = _limits(args.limit)
     if args.only:
         unknown = [c for c in args.only if c not in [k.name for k in asg.checks]]
@@ -144,7 +159,7 @@ def _grade(args):
                   f"{', '.join(c.name for c in asg.checks)}", file=sys.stderr)
             return 2
     try:
-        run = runner.grade(asg, args.submission, only=args.only, overrides=overrides)
+        run = grading.grade(asg, args.submission, only=args.only, overrides=overrides)
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -171,10 +186,11 @@ def _grade(args):
 
 
 def cmd_list(args):
-    for aid in spec.available():
+    course = course_at(args.course)
+    for aid in course.available():
         try:
-            asg = spec.load(aid)
-        except spec.SpecError as exc:
+            asg = assignments.load(aid, course)
+        except SpecError as exc:
             print(f"{aid:<20} BROKEN SPEC: {exc}")
             continue
         print(f"{asg.id:<20} {asg.max_points:>6g} points  {len(asg.checks):>3} checks  "
@@ -183,8 +199,7 @@ def cmd_list(args):
 
 
 def cmd_fixtures(args):
-    from nngrader import fixtures
-    asg = spec.load(args.assignment)
+    asg = assignments.load(args.assignment, course_at(args.course))
     written = fixtures.regenerate(asg, only=args.check)
     for path, n in written:
         print(f"wrote {path} ({n} cases)")
@@ -194,13 +209,25 @@ def cmd_fixtures(args):
 
 
 def cmd_validate(args):
-    ids = args.ids or spec.available()
+    course = course_at(args.course)
+    ids = args.ids or course.available()
     bad = 0
     for aid in ids:
         try:
-            asg = spec.load(aid)
+            asg = assignments.load(aid, course)
             print(f"{aid}: ok ({len(asg.checks)} checks, {asg.max_points:g} points)")
-        except spec.SpecError as exc:
+        except SpecError as exc:
             bad += 1
             print(f"{aid}: {exc}")
     return 2 if bad else 0
+
+
+def cmd_check_results(args):
+    problems = results_schema.problems_in_file(args.path, require_tags=args.require_tags)
+    if problems:
+        print(f"{args.path}: not valid Gradescope results ({len(problems)} problem(s)):")
+        for line in problems:
+            print(f"  {line}")
+        return 1
+    print(f"{args.path}: valid Gradescope results")
+    return 0

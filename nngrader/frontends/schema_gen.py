@@ -1,15 +1,17 @@
 """The JSON Schema of checks/<assignment>.yaml, written to checks/schema.json for editors
 (`# yaml-language-server: $schema=schema.json`). Built from the kind registry so it cannot drift:
-each kind's FIELDS become the allowed keys of a check of that kind.
+each kind's fields become the allowed keys of a check of that kind.
 
-    python -m nngrader.schema_gen        # rewrite checks/schema.json
+    python -m nngrader.frontends.schema_gen [--course DIR]   # rewrite checks/schema.json
 """
+import argparse
 import json
 import os
 
-from nngrader import kinds
-from nngrader.sandbox import Limits
-from nngrader.spec import CHECKS_DIR, VISIBILITIES
+from nngrader.core.course import course_at
+from nngrader.core.limits import Limits
+from nngrader.core.model import VISIBILITIES
+from nngrader.kinds import REGISTRY
 
 NUMBER = {"type": "number"}
 TOL = {"type": "object", "additionalProperties": False,
@@ -55,7 +57,7 @@ FIELD_SCHEMAS = {
     "format": {"enum": ["labels", "metrics"]}, "metric_tolerance": {"$ref": "#/$defs/tolerance"},
     "too_large_ratio": NUMBER, "hints": {"type": "object", "additionalProperties": {"type": "string"}},
 }
-COMMON = {"name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, "kind": {"enum": list(kinds.KINDS)},
+COMMON = {"name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, "kind": {"enum": REGISTRY.names()},
           "points": {"type": "number", "minimum": 0}, "visibility": {"enum": list(VISIBILITIES)},
           "exercises": {"type": "array", "items": {"type": "string"}}, "description": {"type": "string"},
           "seed": {"type": "integer", "minimum": 0}, "max_examples": {"type": "integer", "minimum": 1},
@@ -64,13 +66,10 @@ COMMON = {"name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, "ki
 
 def build():
     variants = []
-    for name in kinds.KINDS:
-        try:
-            kind = kinds.get(name)
-        except ImportError:
-            continue                       # a kind not shipped yet
+    for name in REGISTRY.names():
+        kind = REGISTRY.get(name)
         props = dict(COMMON)
-        for f in kind.FIELDS:
+        for f in kind.fields:
             props[f] = FIELD_SCHEMAS.get(f, {})
         props["kind"] = {"const": name}
         variants.append({"type": "object", "additionalProperties": False, "required": ["name", "kind", "points"],
@@ -102,15 +101,18 @@ def build():
     }
 
 
-def path():
-    return os.path.join(CHECKS_DIR, "schema.json")
+def path(course=None):
+    return os.path.join((course or course_at()).checks_dir, "schema.json")
 
 
-def main():
-    with open(path(), "w") as f:
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python -m nngrader.frontends.schema_gen")
+    p.add_argument("--course", help="course folder (default: the project's own)")
+    target = path(course_at(p.parse_args(argv).course))
+    with open(target, "w") as f:
         json.dump(build(), f, indent=1)
         f.write("\n")
-    print(f"wrote {path()}")
+    print(f"wrote {target}")
 
 
 if __name__ == "__main__":

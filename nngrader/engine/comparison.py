@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nngrader import hints, wire
+from nngrader.boundary import wire
+from nngrader.engine import hints
 
 
 @dataclass

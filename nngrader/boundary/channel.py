@@ -1,0 +1,112 @@
+"""Framed I/O with one worker: the request pipe, the reply pipe, and the pipe of what student
+code prints (drained whenever we wait, so a worker blocked on printing never blocks us; only
+the last `max_output` bytes are kept). Every wait has a deadline."""
+import os
+import select
+import time
+
+from nngrader.core.protocol import HEADER
+
+
+class Channel:
+    def __init__(self, req_w, rep_r, out_r, max_output):
+        self.req_w, self.rep_r, self.out_r = req_w, rep_r, out_r
+        self.max_output = max_output
+        for fd in (req_w, out_r):
+            os.set_blocking(fd, False)
+        self._out = bytearray()         # the last max_output bytes printed
+        self._out_total = 0             # bytes printed since the worker started
+        self._out_mark = 0              # _out_total when the current request was sent
+
+    def send(self, data, deadline):
+        """One frame of `data`; TimeoutError past the deadline, BrokenPipeError if the worker is gone."""
+        self._out_mark = self._out_total
+        self._write(HEADER.pack(len(data)) + data, deadline)
+
+    def receive_header(self, deadline):
+        (n,) = HEADER.unpack(self.read(HEADER.size, deadline))
+        return n
+
+    def _write(self, data, deadline):
+        view = memoryview(data)
+        while view:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            watch = [self.out_r] if self.out_r is not None else []
+            printed, ready, _ = select.select(watch, [self.req_w], [], left)
+            if printed:                 # a worker blocked on printing must not block us
+                self.drain(1 << 16)
+            if not ready:
+                continue
+            try:
+                view = view[os.write(self.req_w, view):]
+            except BlockingIOError:
+                continue
+            except OSError:
+                raise BrokenPipeError from None
+
+    def read(self, n, deadline):
+        """Exactly n bytes of the reply pipe; TimeoutError past the deadline, EOFError at its end."""
+        chunks = []
+        while n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError
+            watch = [self.rep_r] + ([self.out_r] if self.out_r is not None else [])
+            ready, _, _ = select.select(watch, [], [], left)
+            if self.out_r is not None and self.out_r in ready:
+                self.drain(1 << 16)
+            if self.rep_r not in ready:
+                continue
+            chunk = os.read(self.rep_r, min(n, 1 << 20))
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            n -= len(chunk)
+        return b"".join(chunks)
+
+    def drain(self, at_most=0):
+        """Move what the worker printed from the pipe into the kept tail (0: all there is now)."""
+        got = 0
+        while self.out_r is not None and (at_most == 0 or got < at_most):
+            try:
+                chunk = os.read(self.out_r, 1 << 16)
+            except BlockingIOError:
+                return
+            except OSError:
+                chunk = b""
+            if not chunk:               # every writer is gone
+                os.close(self.out_r)
+                self.out_r = None
+                return
+            got += len(chunk)
+            self._out_total += len(chunk)
+            self._out += chunk
+            excess = len(self._out) - self.max_output
+            if excess > 0:
+                del self._out[:excess]
+
+    def output_since_request(self):
+        """What student code printed since the current request was sent (its last part)."""
+        new = self._out_total - self._out_mark
+        kept = bytes(self._out[-new:]) if new else b""
+        text = kept.decode("utf-8", errors="replace")
+        if new > len(kept):
+            text = f"[... {new - len(kept)} earlier bytes not kept]\n" + text
+        return text
+
+    def output_tail(self):
+        """The last max_output bytes of everything student code printed."""
+        self.drain(0)
+        return bytes(self._out).decode("utf-8", errors="replace")
+
+    def close(self):
+        for name in ("req_w", "rep_r", "out_r"):
+            fd = getattr(self, name)
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            setattr(self, name, None)

@@ -1,0 +1,299 @@
+"""The grading side of the student boundary: one worker process per submission, with limits.
+
+Check kinds never touch student code directly; they talk to a `StudentTarget`
+(`nngrader.engine.targets`), which talks to this module. Everything the worker sends back is
+decoded by `wire` into plain data before any comparison sees it.
+
+Containment (`containment`), in the order a worker lives:
+- start: as root, the harness's own folders are closed to others and a user id of its own is
+  claimed for this submission (no other grading shares it, so its process count, its processes
+  and its files are this submission's alone). The worker (`python -I -S -B -u worker.py`) gets
+  its own session, rlimits (address space, CPU, file size, no core files, process count), an
+  empty environment, a scratch folder holding copies of the submission and the support files,
+  and stdout/stderr on a pipe drained by this side (`channel`).
+- each request: a wall-clock deadline (`call_timeout`, never past `submission_timeout`) on both
+  sending the request and reading the reply; a reply is plain builtins (`wire.loads_reply`).
+- any fatal event (timeout, death, memory, an unreadable reply): the worker and everything it
+  started are killed, and the next request starts a fresh worker (unless the import itself was
+  what failed: that is not retried).
+- close: every process of the claimed user is killed (even detached ones in other sessions),
+  its files in the world-writable folders and its System V IPC objects are removed, the
+  scratch folder is deleted.
+"""
+import contextlib
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from nngrader.boundary import containment, messages, wire
+from nngrader.boundary.channel import Channel
+from nngrader.core.errors import StudentFailure, WorkerStartError
+from nngrader.core.limits import MiB, Limits
+from nngrader.core.protocol import PICKLE_PROTOCOL, READY, REPLY_OK, FailureKind, Op
+
+WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker.py")
+MAX_REPLY_BYTES = 256 * MiB
+# Starting the interpreter and NumPy is the harness's business, not the submission's: it has a
+# time limit of its own (the call limits start when student code is first imported).
+STARTUP_TIMEOUT = 120.0
+# The import itself hung, died or broke a limit: re-importing would only do it again.
+FATAL_LOAD = {FailureKind.TIMEOUT, FailureKind.DIED, FailureKind.MEMORY, FailureKind.BUDGET,
+              FailureKind.PROTOCOL}
+
+
+class StudentProcess:
+    """A worker running one submission's modules, restarted after any fatal event.
+
+    `course_root`: the folder whose files are closed to student code as root (with the package)."""
+
+    def __init__(self, submission_dir, modules, limits=None, support_files=(), course_root=None):
+        self.limits = limits or Limits()
+        self.modules = list(modules)
+        self.submission_dir = submission_dir
+        self.support_files = list(support_files)
+        self.course_root = course_root or os.path.dirname(containment.PACKAGE_DIR)
+        self.started_at = time.monotonic()
+        self.proc = None
+        self.channel = None
+        self.scratch = None
+        self.load_error = None
+        self.names = []
+        self.restarts = 0
+        self.as_root = hasattr(os, "geteuid") and os.geteuid() == 0
+        self.uid = self.gid = None
+        self._uid_lock = None
+        self._pending = False
+        self.last_meta = {}             # the meta of the last good reply (seconds, warnings)
+        self.last_cleanup_error = ""    # what went wrong releasing handles, if anything
+        containment.set_subreaper()
+
+    # ---- lifecycle ------------------------------------------------------------------------
+    def _claim(self):
+        if self.as_root and self.uid is None:
+            containment.protect_harness_files(self.course_root)
+            self.uid, self.gid, self._uid_lock = containment.claim_user(self.limits.unprivileged_user)
+
+    def _make_scratch(self):
+        self.scratch = tempfile.mkdtemp(prefix="nngrader-scratch-")
+        for src in self.support_files:
+            shutil.copy(src, self.scratch)
+        for name in os.listdir(self.submission_dir):
+            src = os.path.join(self.submission_dir, name)
+            if os.path.isfile(src):
+                shutil.copy(src, self.scratch)
+            elif os.path.isdir(src):
+                shutil.copytree(src, os.path.join(self.scratch, name))
+        if self.as_root:
+            for root, dirs, files in os.walk(self.scratch):
+                for n in [root] + [os.path.join(root, x) for x in dirs + files]:
+                    os.chown(n, self.uid, self.gid, follow_symlinks=False)
+
+    def _preexec(self):
+        # As root the worker sets RLIMIT_NPROC itself, right before dropping privileges.
+        containment.apply_rlimits(self.limits, nproc=not self.as_root and self._nproc_ok)
+
+    def start(self, wait=True):
+        """Start the worker; with wait=False return at once (the caller overlaps its own start-up
+        with the worker's) and let the first ensure() finish the handshake and the import."""
+        self._claim()
+        if self.scratch is None:
+            self._make_scratch()
+        self._nproc_ok = not self.as_root and containment.nproc_is_per_user_safe(self.limits.max_processes)
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        out_r, out_w = os.pipe()
+        site_dirs = sorted({os.path.dirname(os.path.dirname(np.__file__))})
+        env = {"PATH": "/usr/bin:/bin", "HOME": self.scratch, "TMPDIR": self.scratch, "LANG": "C.UTF-8",
+               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "MPLBACKEND": "Agg", "MPLCONFIGDIR": self.scratch}
+        # As root, the worker starts privileged (so it can load Python and NumPy from wherever
+        # they live), then drops to the unprivileged user before it imports any student code.
+        drop = f"{self.uid}:{self.gid}:{self.limits.max_processes}" if self.as_root else "-"
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-B", "-u", WORKER, str(req_r), str(rep_w), self.scratch, drop]
+                + site_dirs,
+                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, cwd=self.scratch,
+                env=env, pass_fds=(req_r, rep_w), start_new_session=True, preexec_fn=self._preexec)
+        finally:
+            for fd in (req_r, rep_w, out_w):
+                os.close(fd)
+        self.channel = Channel(req_w, rep_r, out_r, self.limits.max_output_bytes)
+        self.load_error = None
+        self._pending = True
+        if wait:
+            self._finish_start()
+
+    def _finish_start(self):
+        self._pending = False
+        self._wait_ready()
+        try:
+            self.names = self._request({"op": Op.LOAD, "modules": self.modules},
+                                       what="import " + ", ".join(m + ".py" for m in self.modules))
+        except StudentFailure as exc:
+            if exc.category == FailureKind.EXCEPTION:
+                exc.category = FailureKind.IMPORT
+            self.load_error = exc
+            self.names = []
+
+    def _wait_ready(self):
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        try:
+            n = self.channel.receive_header(deadline)
+            status = wire.loads_reply(self.channel.read(n, deadline))[0] if n < 4096 else None
+        except (TimeoutError, EOFError, wire.WireError) as exc:
+            status = type(exc).__name__
+        if status != READY:
+            output = self.channel.output_tail()
+            self._kill()
+            raise WorkerStartError(f"the worker process did not start ({status}); it printed:\n{output}")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def ensure(self):
+        """A started worker with the submission imported; raises the import's StudentFailure."""
+        if self._pending and self.proc is not None:
+            self._finish_start()
+        if self.load_error is not None and self.load_error.category in FATAL_LOAD:
+            raise self.load_error.copy()
+        if not self.alive():
+            if self.proc is not None:
+                self._kill()
+                self.restarts += 1
+                if self.scratch:        # a fresh copy: nothing the last worker wrote carries over
+                    containment.remove_tree(self.scratch)
+                    self.scratch = None
+            self.start()
+        if self.load_error is not None:
+            raise self.load_error.copy()
+
+    def _kill(self):
+        """Kill the worker and everything it started; reap what was ours to reap."""
+        if self.proc is None:
+            return
+        blocked = containment.block_termination()
+        try:
+            if self.as_root:
+                containment.kill_user_children(self.uid, keep=self.proc)
+            else:
+                containment.kill_own_descendants(self.proc.pid, self.scratch, keep=self.proc)
+            if self.proc.poll() is None:
+                try:
+                    self.proc.kill()
+                    self.proc.wait(timeout=5)
+                except (OSError, subprocess.TimeoutExpired):
+                    pass
+            if self.channel is not None:
+                self.channel.close()
+        finally:
+            containment.unblock(blocked)
+
+    def close(self):
+        """Kill everything the submission started, remove what it left, release its user."""
+        blocked = containment.block_termination()
+        try:
+            self._kill()
+            if self.as_root and self.uid is not None:
+                containment.kill_user(self.uid)         # even when no worker is running now
+                containment.remove_files_of(self.uid)
+                containment.remove_ipc_of(self.uid)
+            if self.scratch and os.path.isdir(self.scratch):
+                containment.remove_tree(self.scratch)
+            self.scratch = None
+            if self._uid_lock is not None:
+                self._uid_lock.close()
+                self._uid_lock = None
+                self.uid = None
+        finally:
+            containment.unblock(blocked)
+
+    @contextlib.contextmanager
+    def call_timeout(self, seconds):
+        """Within the block, one call may take `seconds` (None: the limit as it is)."""
+        saved = self.limits.call_timeout
+        if seconds:
+            self.limits.call_timeout = seconds
+        try:
+            yield
+        finally:
+            self.limits.call_timeout = saved
+
+    # ---- requests -------------------------------------------------------------------------
+    def remaining(self):
+        return self.limits.submission_timeout - (time.monotonic() - self.started_at)
+
+    def request(self, req, what, timeout=None, after_failed_import=False):
+        """Send one request -> the decoded reply value; a StudentFailure for anything else.
+
+        `after_failed_import`: a worker whose import raised (and is still alive) may still run
+        the request (e.g. a program run needs no importable module)."""
+        try:
+            self.ensure()
+        except StudentFailure:
+            if not after_failed_import or self.load_error is None or not self.alive():
+                raise
+        return self._request(req, what, timeout)
+
+    def _request(self, req, what, timeout=None):
+        if self.remaining() <= 0:
+            raise StudentFailure(*messages.budget_used(self.limits))
+        data = pickle.dumps(req, protocol=PICKLE_PROTOCOL)
+        timeout = min(timeout or self.limits.call_timeout, self.remaining())
+        deadline = time.monotonic() + timeout
+        channel = self.channel
+        try:
+            channel.send(data, deadline)
+            n = channel.receive_header(deadline)
+            if n > MAX_REPLY_BYTES:
+                self._kill()
+                raise StudentFailure(*messages.reply_too_large(n, MAX_REPLY_BYTES, what))
+            body = channel.read(n, deadline)
+        except TimeoutError:
+            channel.drain(0)
+            output = channel.output_since_request()
+            self._kill()
+            raise StudentFailure(*messages.timed_out(timeout, what, self.remaining() <= 0),
+                                 output=output) from None
+        except (EOFError, BrokenPipeError):
+            return self._died(what)
+        channel.drain(0)
+        try:
+            status, payload, *meta = wire.loads_reply(body)
+            if status == REPLY_OK:
+                self.last_meta = meta[0] if meta and isinstance(meta[0], dict) else {}
+                return wire.decode(payload)
+            info = dict(payload)
+            category = FailureKind(str(info.get("category", FailureKind.EXCEPTION.value)))
+        except Exception as exc:                # whatever the reply holds, it is the student's doing
+            self._kill()
+            raise StudentFailure(*messages.unreadable_reply(what, exc)) from None
+        if category == FailureKind.MEMORY:
+            self._kill()                # a MemoryError leaves the worker in an unknown state
+        category, message = messages.raised(category, str(info.get("message", "")), self.limits, what)
+        raise StudentFailure(category, message, str(info.get("type", "")), str(info.get("traceback", "")),
+                             channel.output_since_request())
+
+    def output_since_request(self):
+        """What student code printed since the current request was sent (its last part)."""
+        return self.channel.output_since_request() if self.channel else ""
+
+    def output_tail(self):
+        """The last max_output_bytes of everything student code printed."""
+        return self.channel.output_tail() if self.channel else ""
+
+    def _died(self, what):
+        try:
+            code = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            code = None
+        self.channel.drain(0)
+        output = self.channel.output_since_request()
+        self._kill()
+        raise StudentFailure(*messages.died(code, output, self.limits, what), output=output)

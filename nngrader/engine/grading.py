@@ -1,0 +1,266 @@
+"""Grading one submission against one assignment: the one orchestration path that the command
+line, the pytest plugin and the tests all use.
+
+    with Grading(asg, submission) as grading:       # stages the files, starts the worker
+        for check in grading.checks():
+            result = grading.run(check)             # -> CheckResult
+    run = grading.run_all()                         # or everything at once -> GradeRun
+
+Student failures become results; harness failures are errors with a traceback (recorded on the
+run, or raised for the pytest plugin to show). Leaving the block kills everything the submission
+started and removes the staged copy.
+"""
+import os
+import shutil
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import yaml
+
+from nngrader.boundary.process import StudentProcess
+from nngrader.core.errors import HarnessBug, StudentFailure
+from nngrader.core.limits import Limits
+from nngrader.core.outcome import Outcome
+from nngrader.core.protocol import FailureKind
+from nngrader.engine import fixtures
+from nngrader.engine.targets import ReferenceTarget, StudentTarget
+
+REFERENCE_SUBMISSION = "reference"
+
+
+@dataclass
+class CheckResult:
+    check: object
+    outcome: Outcome
+
+    @property
+    def score(self):
+        return round(self.check.points * self.outcome.fraction, 6)
+
+
+@dataclass
+class GradeRun:
+    assignment: object
+    submission: str
+    results: list = field(default_factory=list)
+    notes: list = field(default_factory=list)       # submission-level messages (missing files, import errors)
+    errors: list = field(default_factory=list)      # harness errors (tracebacks)
+    seconds: float = 0.0
+
+    @property
+    def score(self):
+        return round(sum(r.score for r in self.results), 6)
+
+    @property
+    def max_score(self):
+        return sum(r.check.points for r in self.results)
+
+
+class Context:
+    """What a check kind may use: the submission (through StudentTarget only), the reference,
+    the support files, and a memo for what is computed once per submission (a program's run)."""
+
+    def __init__(self, asg, process, submission_label, staged_dir):
+        self.asg = asg
+        self.process = process
+        self.student = StudentTarget(process)
+        self.submission_label = submission_label
+        self.staged_dir = staged_dir
+        self.limits = process.limits
+        self.files = {os.path.basename(p): p for p in asg.support}
+        self.memo = {}                  # (purpose, key) -> value, for this submission only
+
+    def reference_module(self):
+        return self.asg.course.import_reference(self.asg.reference)
+
+    def reference(self, overrides=None):
+        return ReferenceTarget(self.reference_module(), self.files, overrides)
+
+    def rerun(self, check):
+        return (f"pytest checks --submission {self.submission_label} --assignment {self.asg.id} "
+                f"-k {check.name}")
+
+    def submitted_file(self, name):
+        """Path of a submitted file on the grading side (for data files: never imported here)."""
+        path = os.path.join(self.staged_dir, name)
+        return path if os.path.isfile(path) else None
+
+
+def stage(asg, submission):
+    """Copy the submission's files into a fresh folder -> (folder, notes about missing files)."""
+    if submission != REFERENCE_SUBMISSION and not os.path.exists(submission):
+        raise FileNotFoundError(f"submission {submission!r} does not exist")
+    staged = tempfile.mkdtemp(prefix="nngrader-submission-")
+    notes = []
+    if submission == REFERENCE_SUBMISSION:
+        _stage_reference(asg, staged)
+        return staged, notes
+    wanted = asg.files + asg.optional_files
+    if os.path.isfile(submission):
+        name = os.path.basename(submission)
+        target = name if name in wanted or len(asg.files) != 1 else asg.files[0]
+        if target != name:
+            notes.append(f"graded the file {name} as {target}")
+        shutil.copy(submission, os.path.join(staged, target))
+    else:
+        found = {}
+        for root, dirs, files in os.walk(submission):
+            dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
+            for f in sorted(files):
+                if f in wanted and f not in found:
+                    found[f] = os.path.join(root, f)
+        for f, p in found.items():
+            shutil.copy(p, os.path.join(staged, f))
+    present = set(os.listdir(staged))
+    for f in asg.files:
+        if f not in present:
+            listing = _listing(submission)
+            notes.append(f"the submission has no {f} (it contains: {listing}); "
+                         f"checks that need it score 0")
+    return staged, notes
+
+
+def _listing(submission):
+    if os.path.isfile(submission):
+        return os.path.basename(submission)
+    names = []
+    for root, _, files in os.walk(submission):
+        names += [os.path.relpath(os.path.join(root, f), submission) for f in files]
+    return ", ".join(sorted(names)[:12]) or "nothing"
+
+
+def _stage_reference(asg, staged):
+    """The reference as if it were a submission (for `--submission reference`): its module under
+    the submitted name, beside a copy of the reference package's own modules it may import."""
+    ref = asg.course.import_reference(asg.reference)
+    shutil.copy(ref.__file__, os.path.join(staged, asg.module + ".py"))
+    package = asg.reference.split(".")[0]
+    source = os.path.join(asg.course.root, package)
+    if os.path.isdir(source) and asg.reference != package:
+        os.makedirs(os.path.join(staged, package))
+        for name in sorted(os.listdir(source)):
+            if name.endswith(".py"):
+                shutil.copy(os.path.join(source, name), os.path.join(staged, package, name))
+    for name in asg.files:
+        if name.endswith(".yaml") and hasattr(ref, "answers"):
+            with open(os.path.join(staged, name), "w") as f:
+                yaml.safe_dump(ref.answers(), f, sort_keys=False)
+
+
+def import_notes(failure):
+    """What a student reads when the submission cannot be imported."""
+    notes = [f"your submission could not be imported: {failure.type_name}: {failure.message}"
+             if failure.category not in (FailureKind.TIMEOUT, FailureKind.DIED, FailureKind.MEMORY,
+                                         FailureKind.PROTOCOL)
+             else f"importing your submission failed: {failure.message}"]
+    if failure.type_name == "SystemExit":
+        notes.append("your module ends the program while it is being imported: put the code "
+                     "that runs the program (argument parsing, training) under "
+                     "`if __name__ == \"__main__\":` so the functions can be imported and tested")
+    return notes
+
+
+class Grading:
+    """One submission graded against one assignment: a context manager that verifies the
+    fixtures, stages the files, starts the worker, runs checks and cleans up.
+
+    Limits: `limits` (default: the documented defaults), then the assignment's `limits:` block,
+    then `overrides` (the command line's --limit)."""
+
+    def __init__(self, asg, submission, limits=None, overrides=None, label=None):
+        self.asg = asg
+        self.submission = submission
+        self.limits = (limits or Limits()).with_overrides(asg.limits).with_overrides(overrides or {})
+        self.run_record = GradeRun(assignment=asg, submission=label or submission)
+        self.label = label or submission
+        self.ctx = None
+        self._staged = None
+        self._started = None
+
+    @property
+    def notes(self):
+        return self.run_record.notes
+
+    def __enter__(self):
+        fixtures.verify(self.asg)       # a missing or stale fixture stops grading before anyone is scored
+        self._started = time.monotonic()
+        self._staged, notes = stage(self.asg, self.submission)
+        self.run_record.notes.extend(notes)
+        try:
+            present = [m for m in [self.asg.module] if os.path.exists(os.path.join(self._staged, m + ".py"))]
+            process = StudentProcess(self._staged, present or [self.asg.module], limits=self.limits,
+                                     support_files=self.asg.support, course_root=self.asg.course.root)
+            self.ctx = Context(self.asg, process, self.label, self._staged)
+            process.start(wait=False)   # the worker boots while this process loads hypothesis
+            import hypothesis  # noqa: F401  (loaded here, overlapping the worker's start-up)
+            try:
+                process.ensure()
+            except StudentFailure as exc:
+                self.run_record.notes.extend(import_notes(exc))
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+        return False
+
+    def close(self):
+        if self.ctx is not None:
+            self.ctx.process.close()
+        if self._staged is not None:
+            shutil.rmtree(self._staged, ignore_errors=True)
+            self._staged = None
+        if self._started is not None:
+            self.run_record.seconds = time.monotonic() - self._started
+
+    def checks(self, only=None):
+        return [c for c in self.asg.checks if not only or c.name in only]
+
+    def run(self, check, harness_errors="record"):
+        """One check -> CheckResult (also kept on the run). A harness failure becomes an error
+        outcome (never a silent zero), or is raised with harness_errors="raise"."""
+        ctx = self.ctx
+        try:
+            with ctx.process.call_timeout(check.timeout):
+                out = check.kind_impl.run(check, ctx)
+        except StudentFailure as exc:
+            out = Outcome(False, f"checked: {check.name}", lines=[exc.message], short=exc.message)
+        except (HarnessBug, Exception):
+            if harness_errors == "raise":
+                raise
+            tb = traceback.format_exc()
+            self.run_record.errors.append(f"{check.name}: {tb}")
+            out = Outcome(False, f"checked: {check.name}",
+                          lines=["the grader itself failed on this check (not your fault); the course staff "
+                                 "have the details"], short="grader error", error=tb)
+        if not out.passed and check.visibility != "hidden" and not out.error:
+            out.lines.append(f"rerun only this check: {ctx.rerun(check)}")
+        result = CheckResult(check, out)
+        self.run_record.results.append(result)
+        return result
+
+    def run_all(self, only=None, on_result=None):
+        """Every check (or those named in `only`) -> the GradeRun."""
+        for check in self.checks(only):
+            result = self.run(check)
+            if on_result:
+                on_result(result)
+        return self.run_record
+
+
+def grade(asg, submission, limits=None, only=None, label=None, on_result=None, overrides=None):
+    """Grade `submission` (folder, single file, or "reference") -> GradeRun. If grading stops
+    part-way (a signal, a harness exception), the exception carries the run so far as
+    `exc.partial_run`."""
+    grading = Grading(asg, submission, limits=limits, overrides=overrides, label=label)
+    try:
+        with grading:
+            grading.run_all(only, on_result)
+    except BaseException as exc:
+        exc.partial_run = grading.run_record        # what was graded before it stopped
+        raise
+    return grading.run_record
