@@ -31,24 +31,27 @@ TARGET_RATIO = 4.0
 def grade_in_process(submission, results_path):
     """The grader's checks, with the submission imported here instead of in a worker."""
     sys.path.insert(0, REPO)
-    from nngrader import fixtures, results, runner, spec
-    from nngrader.sandbox import StudentProcess
-    from nngrader.targets import ReferenceTarget
-    asg = spec.load(ASSIGNMENT)
+    import importlib
+
+    from nngrader.boundary.process import StudentProcess
+    from nngrader.engine import fixtures, grading
+    from nngrader.engine.targets import ReferenceTarget
+    from nngrader.frontends import assignments, results
+    asg = assignments.load(ASSIGNMENT)
     fixtures.verify(asg)
-    staged, _ = runner.stage(asg, submission)
+    staged, _ = grading.stage(asg, submission)
     scratch = tempfile.mkdtemp(prefix="nngrader-bench-")
     for path in asg.support + [os.path.join(staged, n) for n in os.listdir(staged)]:
         shutil.copy(path, scratch)
     os.chdir(scratch)
     sys.path.insert(0, scratch)
     process = StudentProcess(staged, [asg.module])       # never started: checks read its limits
-    ctx = runner.Context(asg, process, submission, staged)
-    ctx.student = ReferenceTarget(asg.module, {n: os.path.join(scratch, n) for n in os.listdir(scratch)})
-    ctx.student.warnings_log = []
-    run = runner.GradeRun(assignment=asg, submission=submission)
-    for check in asg.checks:
-        run.results.append(runner.CheckResult(check, runner.run_check(check, ctx, run)))
+    g = grading.Grading(asg, submission)                  # not entered: no worker, no staging
+    g.ctx = grading.Context(asg, process, submission, staged)
+    g.ctx.student = ReferenceTarget(importlib.import_module(asg.module),
+                                    {n: os.path.join(scratch, n) for n in os.listdir(scratch)})
+    g.ctx.student.warnings_log = []
+    run = g.run_all()
     results.write_atomic(results_path, results.to_gradescope(run))
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.rmtree(staged, ignore_errors=True)
@@ -58,22 +61,24 @@ def grade_in_process(submission, results_path):
 def worker_starts(submission):
     """-> (worker starts during one grading, seconds of one start + close)."""
     sys.path.insert(0, REPO)
-    from nngrader import runner, sandbox, spec
+    from nngrader.boundary.process import StudentProcess
+    from nngrader.engine import grading
+    from nngrader.frontends import assignments
     starts = []
-    real = sandbox.StudentProcess.start
+    real = StudentProcess.start
 
     def counting(self, *args, **kwargs):
         starts.append(1)
         return real(self, *args, **kwargs)
 
-    sandbox.StudentProcess.start = counting
+    StudentProcess.start = counting
     try:
-        run = runner.grade(spec.load(ASSIGNMENT), submission)
+        run = grading.grade(assignments.load(ASSIGNMENT), submission)
     finally:
-        sandbox.StudentProcess.start = real
+        StudentProcess.start = real
     assert run.score == run.max_score, f"the submission is not correct: {run.score}/{run.max_score}"
-    staged, _ = runner.stage(spec.load(ASSIGNMENT), submission)
-    proc = sandbox.StudentProcess(staged, ["assignment2"], support_files=spec.load(ASSIGNMENT).support)
+    staged, _ = grading.stage(assignments.load(ASSIGNMENT), submission)
+    proc = StudentProcess(staged, ["assignment2"], support_files=assignments.load(ASSIGNMENT).support)
     started = time.perf_counter()
     proc.ensure()
     proc.close()

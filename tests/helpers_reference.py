@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = REPO_ROOT / "data"          # the course data and published outputs (data/README.md)
 
 
 def hyp(max_examples):

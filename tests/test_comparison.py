@@ -2,8 +2,10 @@
 import numpy as np
 import pytest
 
-from nngrader import comparison, hints, wire
-from nngrader.spec import Tolerance
+from nngrader.engine import comparison
+from nngrader.engine import hints
+from nngrader.boundary import wire
+from nngrader.core.model import Tolerance
 
 TOL = {"float64": Tolerance(rtol=1e-6, atol=1e-9), "float32": Tolerance(rtol=2e-4, atol=1e-5)}
 rng = np.random.default_rng(0)

@@ -5,7 +5,11 @@ import os
 import pytest
 
 from corpus_tools import CORPUS, materialize, variants, verdict_problems
-from nngrader import runner, spec
+from nngrader.engine import grading
+from nngrader.frontends import assignments
+
+# Slow (every corpus variant graded in a worker: minutes): `pytest -m "not slow"` skips it.
+pytestmark = pytest.mark.slow
 
 ASSIGNMENTS = sorted(d for d in os.listdir(CORPUS) if os.path.isfile(os.path.join(CORPUS, d, "manifest.yaml")))
 CASES = [(a, n, s or {}) for a in ASSIGNMENTS for n, s in variants(a)]
@@ -14,14 +18,14 @@ _SPECS = {}
 
 def _spec(aid):
     if aid not in _SPECS:
-        _SPECS[aid] = spec.load(aid)
+        _SPECS[aid] = assignments.load(aid)
     return _SPECS[aid]
 
 
 @pytest.mark.parametrize("assignment,name,variant", CASES, ids=[f"{a}/{n}" for a, n, _ in CASES])
 def test_variant(assignment, name, variant, tmp_path):
     sub = materialize(assignment, name, str(tmp_path / "submission"))
-    run = runner.grade(_spec(assignment), sub, label=f"{assignment}/{name}")
+    run = grading.grade(_spec(assignment), sub, label=f"{assignment}/{name}")
     assert not run.errors, run.errors
     problems = verdict_problems(run, variant)
     assert not problems, "\n".join(problems)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from nngrader import expr
+from nngrader.engine import expr
 
 
 def test_arithmetic_with_names_and_functions():

@@ -1,9 +1,9 @@
 """Central differences: accurate on smooth losses, an interval at kinks (any subgradient passes)."""
 import numpy as np
 
-from nngrader import comparison
+from nngrader.engine import comparison
 from nngrader.kinds import gradient
-from nngrader.spec import Tolerance
+from nngrader.core.model import Tolerance
 
 CFG = gradient.Config(inputs=None, steps=[], loss_steps=[], wrt=[], fd_step=gradient.DEFAULT_FD_STEP,
                       fd_tolerance=gradient.DEFAULT_FD_TOLERANCE, max_entries=100,

@@ -8,8 +8,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from nngrader import runner, spec
+from nngrader.engine import grading
+from nngrader.frontends import assignments
 from nngrader.kinds import initializer
+from nngrader.core.errors import SpecError
 
 SPEC = """\
 assignment:
@@ -58,11 +60,11 @@ def submission(tmp_path, weights=CORRECT_WEIGHTS, biases=CORRECT_BIASES, weights
 def asg(tmp_path):
     path = tmp_path / "init-demo.yaml"
     path.write_text(SPEC)
-    return spec.load(str(path))
+    return assignments.load(str(path))
 
 
 def grade(asg, folder):
-    run = runner.grade(asg, folder)
+    run = grading.grade(asg, folder)
     assert not run.errors, run.errors
     return {r.check.name: r.outcome for r in run.results}
 
@@ -140,8 +142,8 @@ def test_spec_errors_name_the_field(tmp_path):
     bad = SPEC.replace("Ws: [{normal: {mean: 0.0, std: 0.01}}]", "W: [{normal: {mean: 0.0, std: 0.01}}]")
     path = tmp_path / "init-demo.yaml"
     path.write_text(bad)
-    with pytest.raises(spec.SpecError, match=r"weights › distributions.W: 'W' is not returned by any step"):
-        spec.load(str(path))
+    with pytest.raises(SpecError, match=r"weights › distributions.W: 'W' is not returned by any step"):
+        assignments.load(str(path))
     path.write_text(SPEC.replace("std: 0.01}}]\n  - name: biases", "sd: 0.01}}]\n  - name: biases"))
-    with pytest.raises(spec.SpecError, match="unknown key 'sd'"):
-        spec.load(str(path))
+    with pytest.raises(SpecError, match="unknown key 'sd'"):
+        assignments.load(str(path))

@@ -14,11 +14,11 @@ from hypothesis import assume, given, strategies as st
 from reference import mnist_backprop as R
 
 try:
-    from tests.helpers_reference import SHARED_DATA, assert_grad_close, hyp, numeric_grad, rng_array
+    from tests.helpers_reference import DATA, assert_grad_close, hyp, numeric_grad, rng_array
 except ImportError:  # tests/ not importable as a package
-    from helpers_reference import SHARED_DATA, assert_grad_close, hyp, numeric_grad, rng_array
+    from helpers_reference import DATA, assert_grad_close, hyp, numeric_grad, rng_array
 
-FIXTURE = SHARED_DATA / "mnist-backprop" / "test_batch_weights_biases.pkl"
+FIXTURE = DATA / "mnist-backprop" / "test_batch_weights_biases.pkl"
 ACTS = [R.relu_activation, R.sigmoid_activation]
 
 

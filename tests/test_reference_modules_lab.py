@@ -14,11 +14,11 @@ from hypothesis import assume, given, strategies as st
 from reference import modules_lab as R
 
 try:
-    from tests.helpers_reference import SHARED_DATA, assert_grad_close, hyp, numeric_grad, rng_array
+    from tests.helpers_reference import DATA, assert_grad_close, hyp, numeric_grad, rng_array
 except ImportError:  # tests/ not importable as a package
-    from helpers_reference import SHARED_DATA, assert_grad_close, hyp, numeric_grad, rng_array
+    from helpers_reference import DATA, assert_grad_close, hyp, numeric_grad, rng_array
 
-CREDIT = json.loads((SHARED_DATA / "modules-lab" / "credit_toy.json").read_text())
+CREDIT = json.loads((DATA / "modules-lab" / "credit_toy.json").read_text())
 MINI = CREDIT["mini_checks_from_handout"]
 
 

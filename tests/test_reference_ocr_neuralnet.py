@@ -16,13 +16,13 @@ from hypothesis import given, strategies as st
 from reference import ocr_neuralnet as R
 
 try:
-    from tests.helpers_reference import (REPO_ROOT, SHARED_DATA, assert_grad_close, hyp,
+    from tests.helpers_reference import (REPO_ROOT, DATA as COURSE_DATA, assert_grad_close, hyp,
                                          numeric_grad, rng_array)
 except ImportError:  # tests/ not importable as a package
-    from helpers_reference import (REPO_ROOT, SHARED_DATA, assert_grad_close, hyp,
+    from helpers_reference import (REPO_ROOT, DATA as COURSE_DATA, assert_grad_close, hyp,
                                    numeric_grad, rng_array)
 
-DATA = SHARED_DATA / "ocr-neuralnet"
+DATA = COURSE_DATA / "ocr-neuralnet"
 TIGHT = dict(rtol=1e-10, atol=1e-12)
 
 

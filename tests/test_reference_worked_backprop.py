@@ -14,11 +14,11 @@ from reference import worked_backprop as R
 from reference.numerics import central_difference
 
 try:
-    from tests.helpers_reference import SHARED_DATA, assert_grad_close, hyp, numeric_grad, rng_array
+    from tests.helpers_reference import DATA, assert_grad_close, hyp, numeric_grad, rng_array
 except ImportError:  # tests/ not importable as a package
-    from helpers_reference import SHARED_DATA, assert_grad_close, hyp, numeric_grad, rng_array
+    from helpers_reference import DATA, assert_grad_close, hyp, numeric_grad, rng_array
 
-MAZUR = json.loads((SHARED_DATA / "worked-backprop" / "mazur_reference.json").read_text())
+MAZUR = json.loads((DATA / "worked-backprop" / "mazur_reference.json").read_text())
 PUBLISHED = next(v for k, v in MAZUR.items() if k.startswith("published_values"))
 RECOMPUTED = next(v for k, v in MAZUR.items() if k.startswith("recomputed_here_float64"))
 WEIGHTS = [f"w{i}" for i in range(1, 9)]

@@ -1,4 +1,4 @@
-"""The student worker and its limits (nngrader/sandbox.py, nngrader/worker.py): messages for each
+"""The student worker and its limits (nngrader/containment.py, nngrader/worker.py): messages for each
 way student code can fail, the worker replaced after a fatal event, import failures, privileges
 as root, captured output, partial results when grading stops part-way, limit settings.
 The submitted-pickle loader and the reply decoder are in test_sandbox_wire.py; whole hostile
@@ -14,12 +14,17 @@ import time
 
 import pytest
 
-from nngrader import cli, runner, sandbox, spec
-from nngrader.sandbox import Limits, StudentFailure, StudentProcess
+from nngrader.frontends import cli
+from nngrader.engine import grading
+from nngrader.boundary import containment
+from nngrader.frontends import assignments, results_schema
+from nngrader.boundary.process import StudentProcess
+from nngrader.core.errors import StudentFailure
+from nngrader.core.limits import Limits
+from nngrader.core.limits import format_size
 
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-REPO = spec.ROOT
-VALIDATOR = "/work/shared/tools/validate_results.py"
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 root_only = pytest.mark.skipif(not AS_ROOT, reason="privilege separation happens only when grading as root")
 
 
@@ -233,26 +238,26 @@ def test_each_grading_has_a_user_of_its_own_and_leaves_nothing(make_worker):
     uid_a = call(a, "spawn", marker)
     uid_b = call(b, "spawn", marker + "-b")
     assert uid_a != uid_b
-    assert sandbox.processes_of(uid_a) and os.path.exists(marker)
+    assert containment.processes_of(uid_a) and os.path.exists(marker)
     a.close()
-    assert sandbox.processes_of(uid_a) == [] and not os.path.exists(marker)
-    assert sandbox.processes_of(uid_b)                  # the other grading is untouched
+    assert containment.processes_of(uid_a) == [] and not os.path.exists(marker)
+    assert containment.processes_of(uid_b)                  # the other grading is untouched
     b.close()
-    assert sandbox.processes_of(uid_b) == [] and not os.path.exists(marker + "-b")
-    assert sandbox.files_of(uid_a) == sandbox.files_of(uid_b) == []
+    assert containment.processes_of(uid_b) == [] and not os.path.exists(marker + "-b")
+    assert containment.files_of(uid_a) == containment.files_of(uid_b) == []
 
 
 def test_limits_parse_sizes_and_refuse_nonsense():
     lim = Limits().with_overrides({"memory_bytes": "1GiB", "call_timeout": "2.5", "max_output_bytes": "64KiB"})
     assert (lim.memory_bytes, lim.call_timeout, lim.max_output_bytes) == (1 << 30, 2.5, 65536)
-    assert sandbox.format_size(1 << 30) == "1 GiB" and sandbox.format_size(3 << 29) == "1.5 GiB"
+    assert format_size(1 << 30) == "1 GiB" and format_size(3 << 29) == "1.5 GiB"
     for bad in ({"memory": "1"}, {"call_timeout": "-1"}, {"cpu_seconds": "lots"}):
         with pytest.raises(ValueError):
             Limits().with_overrides(bad)
 
 
 def test_command_line_limits_win_over_the_assignment(monkeypatch):
-    asg = spec.load("sentiment-2layer")
+    asg = assignments.load("sentiment-2layer")
     monkeypatch.setattr(asg, "limits", {"call_timeout": 30, "cpu_seconds": 100})
     seen = {}
 
@@ -261,8 +266,8 @@ def test_command_line_limits_win_over_the_assignment(monkeypatch):
             seen["limits"] = limits
             super().__init__(*a, limits=limits, **k)
 
-    monkeypatch.setattr(runner, "StudentProcess", Spy)
-    runner.grade(asg, "reference", only=["sigmoid_vector"], overrides={"call_timeout": "3"})
+    monkeypatch.setattr(grading, "StudentProcess", Spy)
+    grading.grade(asg, "reference", only=["sigmoid_vector"], overrides={"call_timeout": "3"})
     assert seen["limits"].call_timeout == 3 and seen["limits"].cpu_seconds == 100
 
 
@@ -271,9 +276,7 @@ SLOW = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "senti
 
 
 def _validate(path):
-    if os.path.exists(VALIDATOR):
-        check = subprocess.run([sys.executable, VALIDATOR, path, "--require-tags"], capture_output=True, text=True)
-        assert check.returncode == 0, check.stdout
+    assert results_schema.problems_in_file(path, require_tags=True) == []
     with open(path, encoding="utf-8") as f:
         return json.load(f)
 
@@ -294,14 +297,14 @@ def test_sigterm_mid_grading_leaves_valid_partial_results(tmp_path):
            "--results", str(results), "--quiet"]
     uid = lock = None
     if AS_ROOT:                                         # a user of the test's choosing, to look for after
-        uid, _, lock = sandbox.claim_user("auto")
+        uid, _, lock = containment.claim_user("auto")
         cmd += ["--limit", f"unprivileged_user={uid}"]
     try:
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         _interrupt_and_check(proc, results, uid)
     finally:
         if uid is not None:
-            sandbox.kill_user(uid)
+            containment.kill_user(uid)
         if lock is not None:
             lock.close()
 
@@ -320,15 +323,15 @@ def _interrupt_and_check(proc, results, uid):
     assert graded and not_run, doc["output"]
     assert graded[0]["name"].startswith("sigmoid_matrix") and graded[0]["score"] == graded[0]["max_score"]
     assert all(t["score"] == 0 for t in not_run)
-    assert len(doc["tests"]) == len(spec.load("sentiment-2layer").checks)
+    assert len(doc["tests"]) == len(assignments.load("sentiment-2layer").checks)
     assert "grading was stopped by SIGTERM" in doc["output"] and "not a final grade" in doc["output"]
     assert doc["score"] == sum(t["score"] for t in graded)
     if uid is not None:
-        assert sandbox.processes_of(uid) == [] and sandbox.files_of(uid) == []
+        assert containment.processes_of(uid) == [] and containment.files_of(uid) == []
 
 
 def _worker_started(pid):
-    return any("worker.py" in _cmdline(p) for p in sandbox._descendants(pid))
+    return any("worker.py" in _cmdline(p) for p in containment._descendants(pid))
 
 
 def _cmdline(pid):
@@ -340,16 +343,16 @@ def _cmdline(pid):
 
 
 def test_a_harness_exception_part_way_leaves_valid_partial_results(tmp_path, monkeypatch, capsys):
-    real = runner.run_check
+    real = grading.Grading.run
     calls = []
 
-    def failing(check, ctx, run=None):
+    def failing(self, check, harness_errors="record"):
         calls.append(check.name)
         if len(calls) == 3:
             raise RuntimeError("the harness broke")
-        return real(check, ctx, run)
+        return real(self, check, harness_errors)
 
-    monkeypatch.setattr(runner, "run_check", failing)
+    monkeypatch.setattr(grading.Grading, "run", failing)
     handler = signal.getsignal(signal.SIGTERM)
     results = tmp_path / "results.json"
     code = cli.main(["grade", "reference", "--assignment", "sentiment-2layer", "--results", str(results),

@@ -1,15 +1,14 @@
 """`item` steps pick entries of a returned structure (e.g. the dict of worked-backprop's
 two_layer_grads): a missing entry is the submission's wrong structure, never a harness error;
 a gradient check may name a picked entry as the gradient it verifies."""
-import sys
 import types
 
 import pytest
 
-from nngrader import scenario
+from nngrader.engine import scenario
 from nngrader.kinds import gradient
-from nngrader.spec import Where
-from nngrader.targets import ReferenceTarget
+from nngrader.core.model import Where
+from nngrader.engine.targets import ReferenceTarget
 
 WHERE = Where("checks/x.yaml", "c")
 STEPS = [{"call": "grads", "args": [], "returns": {"name": "g"}},
@@ -19,8 +18,7 @@ STEPS = [{"call": "grads", "args": [], "returns": {"name": "g"}},
 def _target(monkeypatch, returned):
     mod = types.ModuleType("fake_item_module")
     mod.grads = lambda: returned
-    monkeypatch.setitem(sys.modules, "fake_item_module", mod)
-    return ReferenceTarget("fake_item_module")
+    return ReferenceTarget(mod)
 
 
 def test_item_picks_a_dict_entry(monkeypatch):

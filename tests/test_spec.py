@@ -3,7 +3,8 @@ import textwrap
 
 import pytest
 
-from nngrader import spec
+from nngrader.frontends import assignments
+from nngrader.core.errors import SpecError
 
 GOOD = """
 assignment:
@@ -26,11 +27,11 @@ checks:
 def load_text(tmp_path, text, name="toy"):
     path = tmp_path / f"{name}.yaml"
     path.write_text(textwrap.dedent(text))
-    return spec.load(str(path))
+    return assignments.load(str(path))
 
 
 def error(tmp_path, text, name="toy"):
-    with pytest.raises(spec.SpecError) as exc:
+    with pytest.raises(SpecError) as exc:
         load_text(tmp_path, text, name)
     return str(exc.value)
 
@@ -102,6 +103,6 @@ def test_eval_expressions_are_restricted(tmp_path):
 
 
 def test_every_shipped_spec_loads():
-    for aid in spec.available():
-        asg = spec.load(aid)
+    for aid in assignments.available():
+        asg = assignments.load(aid)
         assert asg.checks and asg.max_points > 0

@@ -150,8 +150,9 @@ def run_mutant(args):
     import warnings
     warnings.simplefilter("ignore")       # mutants overflow and divide by zero; only verdicts matter
     aid, site_key, submissions = args
-    from nngrader import runner, spec
-    asg = spec.load(aid)
+    from nngrader.engine import grading
+    from nngrader.frontends import assignments
+    asg = assignments.load(aid)
     ref_name = asg.reference
     original = importlib.import_module(ref_name)
     with open(original.__file__) as f:
@@ -166,14 +167,14 @@ def run_mutant(args):
     sys.modules[ref_name] = module
     try:
         for sub in submissions:
-            run = runner.grade(asg, sub, label="mutant")
+            run = grading.grade(asg, sub, label="mutant")
             lost = [r.check.name for r in run.results if not r.outcome.passed]
             if lost or run.errors:
                 return site_key, "killed", ", ".join(lost[:3]) or "reference crashed"
         # Grading reads pinned fixtures, so a mutant may only show when fixtures are remade: the
         # published-value guards refuse it, or the remade fixture differs from the committed one.
-        from nngrader import fixtures
-        from nngrader.evaluate import HarnessBug
+        from nngrader.engine import fixtures
+        from nngrader.core.errors import HarnessBug
         for check in fixtures.fixture_checks(asg):
             try:
                 cases = fixtures.build_cases(asg, check)
@@ -204,13 +205,13 @@ def main(argv=None):
     p.add_argument("--only", help="only sites whose key contains this")
     p.add_argument("--jobs", type=int, default=2)
     args = p.parse_args(argv)
-    from nngrader import spec
+    from nngrader.frontends import assignments
     with open(EQUIVALENT) as f:
         equivalent = yaml.safe_load(f) or {}
-    ids = args.assignments or spec.available()
+    ids = args.assignments or assignments.available()
     bad = 0
     for aid in ids:
-        asg = spec.load(aid)
+        asg = assignments.load(aid)
         with open(importlib.import_module(asg.reference).__file__) as f:
             all_sites = sites(f.read())
         chosen = [s for s in all_sites if not args.only or args.only in s.key]

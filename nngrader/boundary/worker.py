@@ -8,7 +8,7 @@ protocol module `nngrader/core/protocol.py`, loaded by file path before any stud
 nothing of the grading side is importable from it.
 
 Requests arrive as pickles (trusted direction). Replies contain builtins only: arrays travel
-as (ND, dtype, shape, bytes) so the grading side can unpickle them with no globals at
+as (P.Tag.ND, dtype, shape, bytes) so the grading side can unpickle them with no globals at
 all, and an ndarray subclass cannot survive the trip.
 """
 import os
@@ -23,18 +23,21 @@ MAX_ITEMS = 10000
 PROTOCOL_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "core", "protocol.py")
 
 
+P = None                        # the protocol module, loaded by main() (see _load_protocol)
+
+
 def _load_protocol():
-    """The shared protocol module, by path (kept out of sys.modules: student code cannot find it
-    by name, and it is only constants and framing)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("_nngrader_protocol", PROTOCOL_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """The shared protocol module, by path, executed into a fresh module that is kept out of
+    sys.modules (student code cannot find it by name; it is only constants and framing). Called
+    after the import path goes through descriptors and before privileges are dropped: loading
+    importlib's machinery earlier would pin packages such as importlib to folders the
+    unprivileged user may not read."""
+    import types
+    module = types.ModuleType("_nngrader_protocol")
+    module.__file__ = PROTOCOL_FILE
+    with open(PROTOCOL_FILE, encoding="utf-8") as f:
+        exec(compile(f.read(), PROTOCOL_FILE, "exec"), module.__dict__)
     return module
-
-
-P = _load_protocol()
-ND, TUPLE, DICT, HANDLE, OPAQUE = P.Tag.ND, P.Tag.TUPLE, P.Tag.DICT, P.Tag.HANDLE, P.Tag.OPAQUE
 
 
 class Worker:
@@ -53,14 +56,14 @@ class Worker:
             hid = self.next_handle
             self.next_handle += 1
             self.handles[hid] = value
-            return (HANDLE, hid, type(value).__name__)
+            return (P.Tag.HANDLE, hid, type(value).__name__)
         if isinstance(keep, (list, tuple)) and isinstance(value, (list, tuple)):
             items = list(value)
             out = [self.encode(v, keep[i] if i < len(keep) else None, depth + 1)
                    for i, v in enumerate(items)]
-            return (TUPLE, tuple(out)) if isinstance(value, tuple) else out
+            return (P.Tag.TUPLE, tuple(out)) if isinstance(value, tuple) else out
         if depth > MAX_DEPTH:
-            return (OPAQUE, "nested too deeply", "")
+            return (P.Tag.OPAQUE, "nested too deeply", "")
         if value is None or type(value) in (bool, int, float, str):
             if type(value) is str and len(value) > MAX_STR:
                 return value[:MAX_STR]
@@ -70,39 +73,39 @@ class Worker:
         if isinstance(value, np.ndarray):
             arr = np.array(value, copy=True, subok=False)   # a subclass is copied into a plain array
             if arr.dtype.kind not in "biuf" or arr.size > 10_000_000:
-                return (OPAQUE, f"ndarray of dtype {arr.dtype}", f"shape {arr.shape}")
+                return (P.Tag.OPAQUE, f"ndarray of dtype {arr.dtype}", f"shape {arr.shape}")
             # tobytes() is C-ordered for any layout (np.ascontiguousarray would turn 0-d into 1-d)
-            return (ND, arr.dtype.str, tuple(int(s) for s in arr.shape), arr.tobytes(order="C"))
+            return (P.Tag.ND, arr.dtype.str, tuple(int(s) for s in arr.shape), arr.tobytes(order="C"))
         if isinstance(value, np.generic):
             arr = np.array(value).reshape(())
             if arr.dtype.kind not in "biuf":
-                return (OPAQUE, type(value).__name__, "")
-            return (ND, arr.dtype.str, (), arr.tobytes(), "scalar")
+                return (P.Tag.OPAQUE, type(value).__name__, "")
+            return (P.Tag.ND, arr.dtype.str, (), arr.tobytes(), "scalar")
         if type(value) in (list, tuple):
             if len(value) > MAX_ITEMS:
-                return (OPAQUE, f"{type(value).__name__} of {len(value)} items", "")
+                return (P.Tag.OPAQUE, f"{type(value).__name__} of {len(value)} items", "")
             out = [self.encode(v, None, depth + 1) for v in value]
-            return (TUPLE, tuple(out)) if type(value) is tuple else out
+            return (P.Tag.TUPLE, tuple(out)) if type(value) is tuple else out
         if type(value) is dict:
-            return (DICT, [(self.encode(k, None, depth + 1), self.encode(v, None, depth + 1))
+            return (P.Tag.DICT, [(self.encode(k, None, depth + 1), self.encode(v, None, depth + 1))
                                  for k, v in list(value.items())[:MAX_ITEMS]])
         try:
             text = object.__repr__(value)
         except Exception:                     # a lying object may break even object.__repr__
             text = "?"
-        return (OPAQUE, type(value).__name__, text[:200])
+        return (P.Tag.OPAQUE, type(value).__name__, text[:200])
 
     def resolve(self, value):
         """Turn request references into objects: handles, the student's own names, probes."""
         if isinstance(value, tuple) and value and isinstance(value[0], str):
             tag = value[0]
-            if tag == HANDLE:
+            if tag == P.Tag.HANDLE:
                 return self.handles[value[1]]
             if tag == P.Tag.STUDENT:
                 return self.lookup(value[1])
             if tag == P.Tag.PROBE:
                 return P.PROBE_FACTORIES[value[1]](self.np)
-            if tag == TUPLE:
+            if tag == P.Tag.TUPLE:
                 return tuple(self.resolve(v) for v in value[1])
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
@@ -386,6 +389,8 @@ def main(argv):
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here] + argv[5:]
     if drop != "-":
         _paths_through_descriptors()
+    global P
+    P = _load_protocol()
     import importlib
     for name in PRELOAD:
         try:

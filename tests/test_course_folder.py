@@ -1,0 +1,86 @@
+"""The engine grades any course folder: one assignment copied to a course folder outside the
+project (checks, support files, fixtures, reference) is validated, listed, graded and has its
+fixtures remade by the installed `nngrader` command, run from outside the project, exactly as
+the project grades its own copy."""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+AID = "sentiment-2layer"
+EXAMPLE = os.path.join(ROOT, "examples", AID, "missing_mean")
+COURSE_FILES = [f"checks/{AID}.yaml", f"checks/{AID}", f"fixtures/{AID}", "reference/__init__.py",
+                "reference/numerics.py", "reference/sentiment_2layer.py"]
+
+
+def installed_command():
+    found = shutil.which("nngrader") or os.path.join(os.path.dirname(sys.executable), "nngrader")
+    assert os.path.exists(found), "the `nngrader` command is not installed: run the README's install step"
+    return found
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A course folder holding one assignment, far from the project."""
+    base = tmp_path_factory.mktemp("elsewhere")
+    course = base / "my-course"
+    for rel in COURSE_FILES:
+        src, dst = os.path.join(ROOT, rel), course / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if os.path.isdir(src):
+            shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(src, dst)
+    return course
+
+
+def nngrader(*args, cwd):
+    return subprocess.run([installed_command(), *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def without_time(path):
+    doc = json.loads(open(path, encoding="utf-8").read())
+    doc.pop("execution_time")
+    return doc
+
+
+def test_the_installed_command_grades_a_course_folder_like_the_project(course, tmp_path):
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    mine = nngrader("grade", EXAMPLE, "--assignment", AID, "--course", str(course),
+                    "--results", str(tmp_path / "course.json"), cwd=elsewhere)
+    assert mine.returncode == 0, mine.stderr
+    project = subprocess.run([sys.executable, os.path.join(ROOT, "grader.py"), "grade", EXAMPLE, "--assignment",
+                              AID, "--results", str(tmp_path / "project.json"), "--quiet"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert project.returncode == 0, project.stderr
+    got, want = without_time(tmp_path / "course.json"), without_time(tmp_path / "project.json")
+    assert got == want
+    assert 0 < got["score"] < 100           # the example forgets the 1/N of the mean
+    assert "score: " in mine.stdout and "gradients_dW1" in mine.stdout
+
+
+def test_list_and_validate_see_only_the_course(course, tmp_path):
+    out = nngrader("list", "--course", str(course), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split()[0] == AID and len(out.stdout.strip().splitlines()) == 1
+    out = nngrader("validate", "--course", str(course), cwd=tmp_path)
+    assert out.returncode == 0 and out.stdout.startswith(f"{AID}: ok"), out.stdout
+
+
+def test_fixtures_are_remade_identically_in_the_course(course, tmp_path):
+    before = {p: p.read_bytes() for p in (course / "fixtures" / AID).iterdir()}
+    out = nngrader("fixtures", "--assignment", AID, "--course", str(course), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert f"wrote fixtures/{AID}/gradients_regression.pkl" in out.stdout
+    assert {p: p.read_bytes() for p in (course / "fixtures" / AID).iterdir()} == before
+
+
+def test_a_folder_that_is_not_a_course_is_a_clear_error(tmp_path):
+    out = nngrader("list", "--course", str(tmp_path), cwd=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"spec error: --course {tmp_path}: not a course folder (it has no checks/ folder)"
