@@ -1,6 +1,8 @@
 """The pytest mode as students use it, asserted on the lines they see."""
 import os
+import shutil
 import sys
+import tempfile
 
 import pytest
 
@@ -60,3 +62,27 @@ def test_k_selects_by_function_name_and_marker_by_assignment(pytester, buggy):
 def test_without_submission_no_yaml_is_collected(pytester):
     result = run(pytester, "--collect-only", "-q")
     assert result.ret == 5
+
+
+def test_pytest_mode_gives_the_same_import_advice_and_leaves_nothing_behind(pytester, tmp_path, monkeypatch):
+    """One grading path: the notes `grader.py grade` gives (here the `__main__`-guard advice for a
+    module that exits while imported) reach the pytest items too, and pytest's end removes the
+    staged copy and the worker's scratch folder."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "assignment2.py").write_text("import sys\n\ndef sigmoid(x):\n    return x\n\nsys.exit(0)\n")
+    # a temporary folder of its own, reachable by the unprivileged user when grading as root
+    scratch = tempfile.mkdtemp(prefix="plugin-tmp-")
+    os.chmod(scratch, 0o755)
+    monkeypatch.setenv("TMPDIR", scratch)
+    try:
+        result = run(pytester, "--submission", str(sub), "--assignment", "sentiment-2layer", "-k", "sigmoid_vector")
+        result.stdout.fnmatch_lines([
+            "*your submission could not be imported: SystemExit: sys.exit(0) was called*",
+            "*note: your module ends the program while it is being imported: put the code that runs the "
+            "program (argument parsing, training) under `if __name__ == \"__main__\":`*",
+        ])
+        assert result.parseoutcomes()["failed"] == 1
+        assert [n for n in os.listdir(scratch) if n.startswith("nngrader-")] == []
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
