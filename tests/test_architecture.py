@@ -144,3 +144,16 @@ def test_nothing_reads_outside_the_repository():
             continue
         bad += [f"{f}: {m.group(0)}" for m in outside.finditer(text)]
     assert bad == []
+
+
+def test_loading_every_spec_imports_no_reference_code():
+    """`grader.py validate` reads specs only: reference code runs when fixtures are made or a
+    submission is graded, never to validate a YAML file."""
+    code = ("import sys\n"
+            "from nngrader.frontends import assignments\n"
+            "for aid in assignments.available():\n"
+            "    assignments.load(aid)\n"
+            "print(sorted(m for m in sys.modules if m == 'reference' or m.startswith('reference.')))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

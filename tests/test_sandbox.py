@@ -1,4 +1,4 @@
-"""The student worker and its limits (nngrader/containment.py, nngrader/worker.py): messages for each
+"""The student worker and its limits (nngrader/boundary/: process.py, containment.py, worker.py): messages for each
 way student code can fail, the worker replaced after a fatal event, import failures, privileges
 as root, captured output, partial results when grading stops part-way, limit settings.
 The submitted-pickle loader and the reply decoder are in test_sandbox_wire.py; whole hostile

@@ -1,5 +1,6 @@
-"""nngrader/wire.py: submitted pickles load only arrays, dtypes, builtin containers and numbers,
-and nothing in them runs; worker replies are plain data or refused."""
+"""nngrader/boundary/safe_pickle.py and wire.py: submitted pickles load only arrays, dtypes,
+builtin containers and numbers, and nothing in them runs; worker replies are plain data or
+refused."""
 import collections
 import os
 import pickle

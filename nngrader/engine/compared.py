@@ -2,20 +2,9 @@
 machinery of the `compare` kind, which `composition` and `stability` run with conditions of
 their own, and whose feedback `fixture` shares.
 
-    - name: gradients_dW1
-      kind: compare
-      points: 4
-      dims: {d: [1, 5], N: [1, 5], H: [1, 4]}
-      args: {X: {shape: [d, N], normal: 1.0}, ...}
-      call: gradients                   # shorthand for one step calling with all args in order
-      returns: [{name: dW1}, {name: dW2}, ...]
-      compare: [dW1]                    # which results this check scores (default: all)
-      alternatives: {relu_backward: relu_backward_at_kink_one}   # expected becomes an interval
-      kink: {arg: x, at: 0.0}           # ...only where x == 0, for results shaped like x
-
+The fields are the compare kind's (its docstring, `nngrader/kinds/compare.py`, is the manual).
 With `kink`, the two references must agree everywhere else (else the check is a harness error:
-an alternative may only differ at the declared kink), and results shaped like the kink argument
-get the interval only at the kink; other results keep the interval wherever the references differ.
+an alternative may only differ at the declared kink).
 """
 from dataclasses import dataclass, field
 

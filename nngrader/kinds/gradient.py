@@ -47,10 +47,6 @@ class Config:
     max_entries: int
     kink_threshold: float
 
-    @property
-    def compare(self):
-        return [r for _, r in self.wrt]
-
 
 def parse(where, raw, asg):
     spec = inputs.parse_inputs(where, raw.get("dims"), raw.get("args"))

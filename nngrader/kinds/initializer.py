@@ -42,10 +42,6 @@ class Config:
     max_z: float
     constant_atol: float
 
-    @property
-    def compare(self):
-        return list(self.distributions)
-
 
 def _read_distribution(where, raw):
     d = req_map(where, raw, {"normal", "constant"})

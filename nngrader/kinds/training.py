@@ -41,7 +41,6 @@ class Config:
     expect: str
     min_decrease: float
     trajectory_tolerance: Tolerance
-    compare: tuple = ("loss",)
 
 
 def parse(where, raw, asg):
