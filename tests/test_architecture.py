@@ -133,7 +133,7 @@ def test_nothing_reads_outside_the_repository():
         dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__" and not d.endswith(".egg-info")]
         files += [os.path.relpath(os.path.join(folder, n), ROOT) for n in names]
     assert "README.md" in files and "nngrader/engine/grading.py" in files
-    outside = re.compile(r"\.\./shared|/work/|/root/|/home/")
+    outside = re.compile(r"\.\./shared|[\"']shared[\"']|/work/|/root/|/home/")
     bad = []
     for f in files:
         # the hostile corpus hunts for the answers in such places on purpose

@@ -24,8 +24,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "student_impl"
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-OCR_DATA = SHARED / "data" / "ocr-neuralnet"
+OCR_DATA = Path(__file__).resolve().parents[1] / "data" / "ocr-neuralnet"
 
 # assignment id -> (template file, reference module)
 ASSIGNMENTS = {
