@@ -1,6 +1,7 @@
 """grader.py as instructors use it: exit codes, results.json validity, determinism."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -61,9 +62,17 @@ def test_single_file_submission_and_missing_file_note(tmp_path):
     (empty / "notes.txt").write_text("hi")
     out = grader("grade", str(empty), "--assignment", "sentiment-2layer", "--results", str(res))
     doc = json.loads(res.read_text())
-    assert out.returncode == 0
-    assert "the submission has no assignment2.py (it contains: notes.txt)" in doc["output"]
+    assert out.returncode == 0 and doc["score"] == 0          # the optional pickle check too
+    assert doc["output"] == ("sentiment-2layer: 0 / 100 points\nnothing was submitted: the submission has none "
+                             "of assignment2.py, assignment2.pkl (it contains: notes.txt); every check scores 0")
     validate(res)
+    partial = tmp_path / "partial"
+    partial.mkdir()
+    shutil.copy(os.path.join(ROOT, "examples", "worked-backprop", "correct", "answers.yaml"), partial)
+    out = grader("grade", str(partial), "--assignment", "worked-backprop", "--results", str(res))
+    doc = json.loads(res.read_text())
+    assert out.returncode == 0 and 0 < doc["score"] < 100     # the answers still count
+    assert "the submission has no worked.py (it contains: answers.yaml); checks that need it score 0" in doc["output"]
 
 
 def test_bad_usage_exits_2(tmp_path):

@@ -81,14 +81,14 @@ class StudentProcess:
 
     def _make_scratch(self):
         self.scratch = tempfile.mkdtemp(prefix="nngrader-scratch-")
-        for src in self.support_files:
-            shutil.copy(src, self.scratch)
         for name in os.listdir(self.submission_dir):
             src = os.path.join(self.submission_dir, name)
             if os.path.isfile(src):
                 shutil.copy(src, self.scratch)
             elif os.path.isdir(src):
                 shutil.copytree(src, os.path.join(self.scratch, name))
+        for src in self.support_files:      # the course's copy wins over a submitted one
+            shutil.copy(src, self.scratch)
         if self.as_root:
             for root, dirs, files in os.walk(self.scratch):
                 for n in [root] + [os.path.join(root, x) for x in dirs + files]:

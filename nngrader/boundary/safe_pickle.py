@@ -10,6 +10,13 @@ import pickle
 import numpy as np
 
 
+# A pickle refers to an object it already built by a few bytes, so a tiny file can describe a
+# structure whose expansion (what np.array or a walk of it would build) is astronomically large:
+# at most this many values, counting every reference, are accepted (80 MB as float64).
+MAX_EXPANDED_VALUES = 10_000_000
+MAX_DEPTH = 20
+
+
 class UnsafePickle(Exception):
     """A submitted pickle refers to something other than arrays, dtypes and builtins."""
 
@@ -134,20 +141,29 @@ def restricted_load(path_or_bytes, max_bytes=256 * 1024 ** 2):
 
 
 def _check_plain(obj):
-    """Reject object arrays anywhere; walk each container once (shared references are common in
-    a crafted pickle that wants an exponential walk)."""
-    seen = set()
-    stack = [(obj, 0)]
-    while stack:
-        v, depth = stack.pop()
-        if depth > 20:
+    """Reject object arrays anywhere, and structures that expand to more than MAX_EXPANDED_VALUES
+    values. Each container is visited once (shared references are how a crafted pickle asks for
+    an exponential walk); its expanded size is the sum over its items, references counted."""
+    sizes = {}
+
+    def expanded(v, depth):
+        if depth > MAX_DEPTH:
             raise UnsafePickle("nested too deeply")
         if isinstance(v, np.ndarray):
             if v.dtype.hasobject:
                 raise UnsafePickle("object arrays are not accepted")
-            continue
-        if not isinstance(v, (dict, list, tuple, set, frozenset)) or id(v) in seen:
-            continue
-        seen.add(id(v))
-        items = v.values() if isinstance(v, dict) else v
-        stack.extend((x, depth + 1) for x in items)
+            return max(1, v.size)
+        if not isinstance(v, (dict, list, tuple, set, frozenset)):
+            return 1
+        if id(v) not in sizes:
+            items = list(v.keys()) + list(v.values()) if isinstance(v, dict) else v
+            total = 1
+            for x in items:
+                total += expanded(x, depth + 1)
+                if total > MAX_EXPANDED_VALUES:
+                    raise UnsafePickle(f"it expands to more than {MAX_EXPANDED_VALUES:,} values (shared "
+                                       "references nested many times: a pickle bomb); nothing was built")
+            sizes[id(v)] = total
+        return sizes[id(v)]
+
+    expanded(obj, 0)

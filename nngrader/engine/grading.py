@@ -10,6 +10,7 @@ Student failures become results; harness failures are errors with a traceback (r
 run, or raised for the pytest plugin to show). Leaving the block kills everything the submission
 started and removes the staged copy.
 """
+import filecmp
 import os
 import shutil
 import tempfile
@@ -28,6 +29,11 @@ from nngrader.engine import fixtures
 from nngrader.engine.targets import ReferenceTarget, StudentTarget
 
 REFERENCE_SUBMISSION = "reference"
+# Staging policy: the folder holding the graded module comes whole (helper modules, data files),
+# within these bounds; hidden entries and caches are left out.
+MAX_STAGED_FILES = 500
+MAX_STAGED_BYTES = 64 * 1024 ** 2
+SKIPPED_DIRS = ("__pycache__", "__MACOSX", "node_modules")
 
 
 @dataclass
@@ -89,7 +95,11 @@ class Context:
 
 
 def stage(asg, submission):
-    """Copy the submission's files into a fresh folder -> (folder, notes about missing files)."""
+    """Copy the submission's files into a fresh folder -> (folder, notes about missing files).
+
+    The contract's files are found at any depth (Gradescope nests folders). The folder holding
+    the graded module comes with everything in it, so a submission may import its own helper
+    modules and read its own data files; the contract's module is still the one graded."""
     if submission != REFERENCE_SUBMISSION and not os.path.exists(submission):
         raise FileNotFoundError(f"submission {submission!r} does not exist")
     staged = tempfile.mkdtemp(prefix="nngrader-submission-")
@@ -107,19 +117,52 @@ def stage(asg, submission):
     else:
         found = {}
         for root, dirs, files in os.walk(submission):
-            dirs[:] = sorted(d for d in dirs if not d.startswith((".", "__")))
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
             for f in sorted(files):
                 if f in wanted and f not in found:
                     found[f] = os.path.join(root, f)
-        for f, p in found.items():
-            shutil.copy(p, os.path.join(staged, f))
+        home = os.path.dirname(next((found[f] for f in wanted if f in found), os.path.join(submission, "-")))
+        notes += _stage_folder(home, staged)
+        for f, p in found.items():          # a contract file found in another folder
+            if not os.path.exists(os.path.join(staged, f)):
+                shutil.copy(p, os.path.join(staged, f))
     present = set(os.listdir(staged))
+    if not any(f in present for f in wanted):
+        notes.append(f"nothing was submitted: the submission has none of {', '.join(wanted)} "
+                     f"(it contains: {_listing(submission)}); every check scores 0")
+        return staged, notes
     for f in asg.files:
         if f not in present:
             listing = _listing(submission)
             notes.append(f"the submission has no {f} (it contains: {listing}); "
                          f"checks that need it score 0")
     return staged, notes
+
+
+def _stage_folder(home, staged):
+    """Copy the files below `home` (not hidden, not caches, no links) within the staging bounds
+    -> notes about what was left out."""
+    count = size = 0
+    left_out = []
+    for root, dirs, files in os.walk(home):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
+                         and not os.path.islink(os.path.join(root, d)))
+        for f in sorted(files):
+            src = os.path.join(root, f)
+            rel = os.path.relpath(src, home)
+            if f.startswith(".") or os.path.islink(src) or not os.path.isfile(src):
+                continue
+            n = os.path.getsize(src)
+            if count + 1 > MAX_STAGED_FILES or size + n > MAX_STAGED_BYTES:
+                left_out.append(rel)
+                continue
+            os.makedirs(os.path.dirname(os.path.join(staged, rel)), exist_ok=True)
+            shutil.copy(src, os.path.join(staged, rel))
+            count, size = count + 1, size + n
+    if left_out:
+        return [f"{len(left_out)} file(s) of the submission were not staged (beyond {MAX_STAGED_FILES} files or "
+                f"{MAX_STAGED_BYTES // 1024 ** 2} MiB): {', '.join(left_out[:5])}"]
+    return []
 
 
 def _listing(submission):
@@ -149,6 +192,17 @@ def _stage_reference(asg, staged):
                 yaml.safe_dump(ref.answers(), f, sort_keys=False)
 
 
+def _replaced_support(asg, staged):
+    """Notes for submitted files that a support file of the assignment replaces (when they differ)."""
+    notes = []
+    for path in asg.support:
+        mine = os.path.join(staged, os.path.basename(path))
+        if os.path.isfile(mine) and not filecmp.cmp(mine, path, shallow=False):
+            notes.append(f"your {os.path.basename(path)} was replaced by the course's copy (a file the "
+                         "assignment hands out)")
+    return notes
+
+
 def import_notes(failure):
     """What a student reads when the submission cannot be imported."""
     notes = [f"your submission could not be imported: {failure.type_name}: {failure.message}"
@@ -176,6 +230,7 @@ class Grading:
         self.run_record = GradeRun(assignment=asg, submission=label or submission)
         self.label = label or submission
         self.ctx = None
+        self.nothing_submitted = False
         self._staged = None
         self._started = None
 
@@ -188,17 +243,21 @@ class Grading:
         self._started = time.monotonic()
         self._staged, notes = stage(self.asg, self.submission)
         self.run_record.notes.extend(notes)
+        wanted = self.asg.files + self.asg.optional_files
+        self.nothing_submitted = not any(os.path.exists(os.path.join(self._staged, f)) for f in wanted)
+        self.run_record.notes.extend(_replaced_support(self.asg, self._staged))
         try:
             present = [m for m in [self.asg.module] if os.path.exists(os.path.join(self._staged, m + ".py"))]
             process = StudentProcess(self._staged, present or [self.asg.module], limits=self.limits,
                                      support_files=self.asg.support, course_root=self.asg.course.root)
             self.ctx = Context(self.asg, process, self.label, self._staged)
-            process.start(wait=False)   # the worker boots while this process loads hypothesis
-            import hypothesis  # noqa: F401  (loaded here, overlapping the worker's start-up)
-            try:
-                process.ensure()
-            except StudentFailure as exc:
-                self.run_record.notes.extend(import_notes(exc))
+            if not self.nothing_submitted:
+                process.start(wait=False)   # the worker boots while this process loads hypothesis
+                import hypothesis  # noqa: F401  (loaded here, overlapping the worker's start-up)
+                try:
+                    process.ensure()
+                except StudentFailure as exc:
+                    self.run_record.notes.extend(import_notes(exc))
         except BaseException:
             self.close()
             raise
@@ -224,6 +283,11 @@ class Grading:
         """One check -> CheckResult (also kept on the run). A harness failure becomes an error
         outcome (never a silent zero), or is raised with harness_errors="raise"."""
         ctx = self.ctx
+        if self.nothing_submitted:          # no check may pass on an empty submission
+            line = "nothing was submitted"
+            result = CheckResult(check, Outcome(False, f"checked: {check.name}", lines=[line], short=line))
+            self.run_record.results.append(result)
+            return result
         try:
             with ctx.process.call_timeout(check.timeout):
                 out = check.kind_impl.run(check, ctx)

@@ -1,0 +1,46 @@
+"""Staging a submission as students hand it in: nested folders, helper modules, a course file
+handed back modified, and nothing at all."""
+import os
+import shutil
+
+from nngrader.engine import grading
+from nngrader.frontends import assignments
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORRECT = os.path.join(ROOT, "examples", "sentiment-2layer", "correct", "assignment2.py")
+
+
+def grade(path):
+    return grading.grade(assignments.load("sentiment-2layer"), str(path))
+
+
+def test_an_empty_submission_scores_zero_with_a_note(tmp_path):
+    (tmp_path / "notes.txt").write_text("I ran out of time\n")
+    run = grade(tmp_path)
+    assert run.score == 0 and not any(r.outcome.passed for r in run.results)
+    assert run.notes == ["nothing was submitted: the submission has none of assignment2.py, assignment2.pkl "
+                         "(it contains: notes.txt); every check scores 0"]
+    assert {r.outcome.lines[0] for r in run.results} == {"nothing was submitted"}
+
+
+def test_helper_modules_beside_the_graded_module_are_importable(tmp_path):
+    """Gradescope nests folders; the graded module's own folder comes whole."""
+    code = tmp_path / "upload" / "hw"
+    code.mkdir(parents=True)
+    shutil.copy(CORRECT, code / "mynet.py")
+    (code / "assignment2.py").write_text("from mynet import *  # noqa\nfrom helpers.consts import SCALE\n")
+    (code / "helpers").mkdir()
+    (code / "helpers" / "__init__.py").write_text("")
+    (code / "helpers" / "consts.py").write_text("SCALE = 1.0\n")
+    (code / "__pycache__").mkdir()
+    (code / "__pycache__" / "junk.pyc").write_bytes(b"\0" * 10)
+    run = grade(tmp_path / "upload")
+    assert run.notes == [] and run.score == run.max_score == 100
+
+
+def test_the_course_copy_of_a_handed_out_file_wins_and_says_so(tmp_path):
+    shutil.copy(CORRECT, tmp_path / "assignment2.py")
+    (tmp_path / "utils.py").write_text("def extract_features(*a):\n    raise SystemExit('mine')\n")
+    run = grade(tmp_path)
+    assert run.notes == ["your utils.py was replaced by the course's copy (a file the assignment hands out)"]
+    assert run.score == run.max_score
