@@ -4,6 +4,7 @@ as root, captured output, partial results when grading stops part-way, limit set
 The submitted-pickle loader and the reply decoder are in test_sandbox_wire.py; whole hostile
 submissions in test_sandbox_hostile.py."""
 import json
+import math
 import os
 import signal
 import stat
@@ -144,11 +145,11 @@ def test_the_call_timeout_covers_no_startup(make_worker):
 @pytest.mark.parametrize("source,category,message", [
     (b"def f(:\n    pass\n", "syntax", "invalid syntax (mod.py, line 1)"),
     (b"x = 1\n\ny = 'caf\xe9'\n", "syntax", "'utf-8' codec can't decode byte 0xe9"),
-    (b"import numpy\nimport torch_not_installed\n", "import",
-     "No module named 'torch_not_installed' (mod.py, line 2)"),
-    (b"import sys\nsys.exit(0)\n", "import", "sys.exit(0) was called"),
-    (b"import os\nos._exit(4)\n", "died", "exited (code 4) while importing mod.py"),
-    (b"while True:\n    pass\n", "timeout", "timed out after 1 s while importing mod.py"),
+    # the definitions-only import fails too: a decorator runs at definition time
+    (b"def deco(g):\n    while True:\n        pass\n\n@deco\ndef f():\n    pass\n", "timeout",
+     "timed out after 1 s while importing mod.py"),
+    (b"import os\ndef deco(g):\n    os._exit(4)\n\n@deco\ndef f():\n    pass\n", "died",
+     "exited (code 4) while importing mod.py"),
 ])
 def test_import_failures_are_precise_and_not_retried(make_worker, source, category, message):
     proc = make_worker(source, call_timeout=1)
@@ -160,6 +161,55 @@ def test_import_failures_are_precise_and_not_retried(make_worker, source, catego
         assert message in info.value.message
     assert time.monotonic() - started < 0.5
     assert proc.restarts == 0
+
+
+@pytest.mark.parametrize("statement,skipped,failure", [
+    ("import sys\nsys.exit(0)", "line 6: sys.exit(0)", {"type": "SystemExit", "message": "sys.exit(0) was called"}),
+    ("raise RuntimeError('no data file')", "line 5: raise RuntimeError('no data file')",
+     {"type": "RuntimeError", "message": "no data file (mod.py, line 5)"}),
+    ("import os\nos._exit(4)", "line 6: os._exit(4)",
+     {"type": "", "message": "the submission's process exited (code 4) while importing mod.py"}),
+    ("while True:\n    pass", "line 5: while True:",
+     {"type": "", "message": "timed out after 1 s while importing mod.py"}),
+    ("_hoard = [bytearray(1 << 26) for _ in range(64)]", "line 5: _hoard = [bytearray(1 << 26) for _ in range(64)]",
+     {"type": "", "message": "exceeded 512 MiB of memory while importing mod.py"}),
+])
+def test_when_module_level_code_fails_the_definitions_are_graded(make_worker, statement, skipped, failure):
+    """Training, reading data or exiting at import: the functions are graded all the same, and
+    the grading side learns what was skipped and why."""
+    source = f"import math\nSCALE = 2 ** 3\ndef f():\n    return SCALE * math.pi\n{statement}\nLATE = 1\n"
+    proc = make_worker(source, call_timeout=1, memory_bytes="512MiB")
+    assert call(proc, "f") == 8 * math.pi
+    assert proc.load_info["failure"] == failure
+    assert proc.load_info["skipped"] == [skipped]           # LATE = 1 is a simple constant: kept
+
+
+def test_a_package_the_grader_lacks_is_stood_in_for(make_worker):
+    """The handout's own imports (nltk, with a download at import time) do not sink the file; a
+    graded call that really uses the package fails naming it and the line."""
+    proc = make_worker("""
+        import numpy as np
+        import nltk_not_installed as nltk
+        from sklearn_not_installed.model_selection import train_test_split
+        nltk.download("punkt")
+
+        def uses_it(x):
+            return nltk.word_tokenize(x)
+
+        def does_not(x):
+            return np.asarray(x) * 2
+    """)
+    assert call(proc, "does_not", [1.0]).tolist() == [2.0]
+    with pytest.raises(StudentFailure) as info:
+        call(proc, "uses_it", "a b")
+    assert info.value.type_name == "ModuleNotFoundError"
+    assert info.value.message == ("No module named 'nltk_not_installed': the grader does not have it, so "
+                                  "nltk_not_installed.word_tokenize(...) cannot run")
+    assert 'File "mod.py", line 8, in uses_it' in info.value.traceback
+    assert proc.load_info["stood_in"] == {
+        "nltk_not_installed": "imported at mod.py, line 3; nltk_not_installed.download(...) at mod.py, line 5 "
+                              "did nothing",
+        "sklearn_not_installed": "imported at mod.py, line 4"}
 
 
 def test_stdlib_and_installed_packages_import_on_demand(make_worker):

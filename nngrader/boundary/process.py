@@ -45,6 +45,8 @@ STARTUP_TIMEOUT = 120.0
 # The import itself hung, died or broke a limit: re-importing would only do it again.
 FATAL_LOAD = {FailureKind.TIMEOUT, FailureKind.DIED, FailureKind.MEMORY, FailureKind.BUDGET,
               FailureKind.PROTOCOL}
+# ...but importing only the definitions (no module-level statements) is tried once after these.
+RETRY_DEFINITIONS = {FailureKind.TIMEOUT, FailureKind.DIED, FailureKind.MEMORY}
 
 
 class StudentProcess:
@@ -64,6 +66,8 @@ class StudentProcess:
         self.scratch = None
         self.load_error = None
         self.names = []
+        self.load_info = {}             # what importing did: stand-ins, skipped statements, why
+        self.definitions_only = False   # set after an import that hung or died
         self.restarts = 0
         self.as_root = hasattr(os, "geteuid") and os.geteuid() == 0
         self.uid = self.gid = None
@@ -133,14 +137,37 @@ class StudentProcess:
     def _finish_start(self):
         self._pending = False
         self._wait_ready()
+        what = "import " + ", ".join(m + ".py" for m in self.modules)
         try:
-            self.names = self._request({"op": Op.LOAD, "modules": self.modules},
-                                       what="import " + ", ".join(m + ".py" for m in self.modules))
+            info = self._request({"op": Op.LOAD, "modules": self.modules,
+                                  "definitions_only": self.definitions_only}, what=what)
         except StudentFailure as exc:
             if exc.category == FailureKind.EXCEPTION:
                 exc.category = FailureKind.IMPORT
+            if exc.category in RETRY_DEFINITIONS and not self.definitions_only and self.remaining() > 0:
+                # the module-level statements hung or killed the process: a fresh worker runs
+                # only the definitions (`load_info` keeps why)
+                self.definitions_only = True
+                self.load_info = {"failure": {"type": "", "message": exc.message}}
+                self._kill()
+                if self.scratch:
+                    containment.remove_tree(self.scratch)
+                    self.scratch = None
+                self.start(wait=True)
+                return
             self.load_error = exc
             self.names = []
+            return
+        if not isinstance(info, dict):
+            self._kill()
+            self.load_error = StudentFailure(FailureKind.PROTOCOL, "the submission's process sent an unreadable "
+                                                                   f"reply {messages.where(what)}")
+            return
+        failure = self.load_info.get("failure")     # kept from a first attempt that hung or died
+        self.load_info = dict(info)
+        if failure and not self.load_info.get("failure"):
+            self.load_info["failure"] = failure
+        self.names = list(info.get("names") or [])
 
     def _wait_ready(self):
         deadline = time.monotonic() + STARTUP_TIMEOUT

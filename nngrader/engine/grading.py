@@ -203,6 +203,36 @@ def _replaced_support(asg, staged):
     return notes
 
 
+SHOWN_SKIPPED = 5          # skipped module-level statements listed in the note
+
+
+def load_notes(module, info):
+    """Notes on how the submission was imported: packages stood in for, and module-level
+    statements skipped because importing the file failed (`info` comes from the worker)."""
+    notes = []
+    stood_in = info.get("stood_in") or {}
+    if isinstance(stood_in, dict) and stood_in:
+        names = sorted(str(k) for k in stood_in)
+        notes.append(f"the grader does not have {', '.join(names)}: while your file was imported "
+                     f"{'they were' if len(names) > 1 else 'it was'} stood in for ("
+                     + "; ".join(f"{k}: {str(stood_in[k])[:300]}" for k in names)
+                     + "); a graded call that uses " + ("them" if len(names) > 1 else "it")
+                     + " fails with ModuleNotFoundError, and the functions that do not use "
+                     + ("them" if len(names) > 1 else "it") + " keep their points")
+    failure = info.get("failure")
+    skipped = info.get("skipped") or []
+    if isinstance(failure, dict) and failure:
+        why = ": ".join(str(failure.get(k, "")) for k in ("type", "message") if failure.get(k))
+        lines = [str(s)[:100] for s in skipped[:SHOWN_SKIPPED]] if isinstance(skipped, list) else []
+        notes.append(f"importing {module}.py failed ({why}), so only its definitions were graded (imports, "
+                     f"functions, classes, simple constants); {len(skipped)} module-level statement(s) were "
+                     "skipped" + (": " + " | ".join(lines) if lines else "")
+                     + (" ..." if len(skipped) > SHOWN_SKIPPED else "")
+                     + ". Put the code that runs the program (training, plots, reading data) under "
+                       "`if __name__ == \"__main__\":`")
+    return notes
+
+
 def import_notes(failure):
     """What a student reads when the submission cannot be imported."""
     notes = [f"your submission could not be imported: {failure.type_name}: {failure.message}"
@@ -258,6 +288,7 @@ class Grading:
                     process.ensure()
                 except StudentFailure as exc:
                     self.run_record.notes.extend(import_notes(exc))
+                self.run_record.notes.extend(load_notes(self.asg.module, process.load_info))
         except BaseException:
             self.close()
             raise
