@@ -18,7 +18,8 @@ from nngrader.core.limits import Limits
 from nngrader.engine.targets import StudentTarget
 from nngrader.core.errors import SpecError
 
-SMALL_OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "ocr-neuralnet",
+ROOT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMALL_OUT = os.path.join(ROOT_DIR, "data", "ocr-neuralnet",
                          "small_out")
 
 
@@ -414,3 +415,27 @@ def test_the_toy_spec_loads(tmp_path):
 def test_spec_errors_name_the_field(tmp_path, old, new, words):
     assert old in SPEC
     assert words in _spec_error(tmp_path, SPEC.replace(old, new, 1))
+
+
+def test_a_program_run_does_not_inherit_what_the_module_checks_did(tmp_path):
+    """A logging call during a module check configures the root logger in the worker that imported
+    the submission; the program's own logging.basicConfig(filename=...) must still take effect, as
+    in a normal `python neuralnet.py` run. Here it names a folder that does not exist: a normal
+    run crashes at start, so the program checks earn nothing, whichever checks ran before."""
+    source = open(os.path.join(ROOT_DIR, "examples", "ocr-neuralnet", "correct", "neuralnet.py")).read()
+    source = source.replace("import argparse", "import argparse\nimport logging", 1)
+    source = source.replace('        x = np.insert(x, 0, 1.0)\n',
+                            '        logging.warning("forward")\n        x = np.insert(x, 0, 1.0)\n', 1)
+    source = source.replace('    args = build_parser().parse_args(argv)\n',
+                            '    logging.basicConfig(filename="/nonexistent-folder/run.log")\n'
+                            '    args = build_parser().parse_args(argv)\n', 1)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "neuralnet.py").write_text(source)
+    asg = assignments.load("ocr-neuralnet")
+    run = grading.grade(asg, str(sub), only=["unittest_linear_forward", "public_program", "public_train_labels"])
+    verdicts = {r.check.name: r.outcome.passed for r in run.results}
+    assert verdicts == {"unittest_linear_forward": True, "public_program": False, "public_train_labels": False}
+    program = next(r for r in run.results if r.check.name == "public_program").outcome
+    assert "your program stopped with exit code 1: FileNotFoundError: [Errno 2] No such file or directory: " \
+           "'/nonexistent-folder/run.log'" in program.lines[0]

@@ -212,6 +212,25 @@ def test_a_package_the_grader_lacks_is_stood_in_for(make_worker):
         "sklearn_not_installed": "imported at mod.py, line 4"}
 
 
+def test_matplotlib_plots_and_saves_as_in_a_normal_run(make_worker):
+    """A title, a legend and savefig: as the unprivileged user matplotlib's own font files may be
+    unreadable (Python under /root), so the worker loads them first when the submission uses it."""
+    proc = make_worker("""
+        import os
+        import matplotlib.pyplot as plt
+
+        def plot():
+            fig, ax = plt.subplots()
+            ax.plot([3.0, 2.0, 1.5], label="train")
+            ax.set_title("Loss per epoch")
+            ax.set_xlabel("epoch")
+            ax.legend()
+            fig.savefig("loss.png")
+            return os.path.getsize("loss.png") > 1000
+    """)
+    assert call(proc, "plot") is True
+
+
 def test_stdlib_and_installed_packages_import_on_demand(make_worker):
     """As the unprivileged user the interpreter's folders may be unreadable (Python under /root):
     modules not imported before the drop still load, extension modules included."""

@@ -98,6 +98,19 @@ class StudentProcess:
                 for n in [root] + [os.path.join(root, x) for x in dirs + files]:
                     os.chown(n, self.uid, self.gid, follow_symlinks=False)
 
+    def _uses(self, package):
+        """Does any Python file of the submission mention `package`? (what the worker preloads)"""
+        for root, _, files in os.walk(self.scratch):
+            for name in files:
+                if name.endswith((".py", ".ipynb")):
+                    try:
+                        with open(os.path.join(root, name), "rb") as f:
+                            if package.encode() in f.read():
+                                return True
+                    except OSError:
+                        continue
+        return False
+
     def _preexec(self):
         # As root the worker sets RLIMIT_NPROC itself, right before dropping privileges.
         containment.apply_rlimits(self.limits, nproc=not self.as_root and self._nproc_ok)
@@ -115,7 +128,9 @@ class StudentProcess:
         site_dirs = sorted({os.path.dirname(os.path.dirname(np.__file__))})
         env = {"PATH": "/usr/bin:/bin", "HOME": self.scratch, "TMPDIR": self.scratch, "LANG": "C.UTF-8",
                "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "MPLBACKEND": "Agg", "MPLCONFIGDIR": self.scratch}
+               "MPLBACKEND": "Agg", "MPLCONFIGDIR": os.path.join(self.scratch, ".matplotlib")}
+        if self._uses("matplotlib"):
+            env["NNGRADER_PRELOAD"] = "matplotlib"
         # As root, the worker starts privileged (so it can load Python and NumPy from wherever
         # they live), then drops to the unprivileged user before it imports any student code.
         drop = f"{self.uid}:{self.gid}:{self.limits.max_processes}" if self.as_root else "-"

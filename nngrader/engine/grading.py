@@ -77,6 +77,25 @@ class Context:
         self.limits = process.limits
         self.files = {os.path.basename(p): p for p in asg.support}
         self.memo = {}                  # (purpose, key) -> value, for this submission only
+        self._programs = None
+
+    def programs(self):
+        """The target that runs the submission as a program: a worker of its own that never
+        imports the submission (a fork server), so every run starts as `python FILE ARGS` would,
+        whatever the module checks did before it."""
+        if self._programs is None:
+            process = StudentProcess(self.staged_dir, [], limits=self.process.limits,
+                                     support_files=self.process.support_files,
+                                     course_root=self.process.course_root)
+            process.started_at = self.process.started_at    # one time budget for the submission
+            self._programs = StudentTarget(process)
+        return self._programs
+
+    def close(self):
+        """Kill everything the submission started (both workers) and remove what it left."""
+        self.process.close()
+        if self._programs is not None:
+            self._programs.process.close()
 
     def reference_module(self):
         return self.asg.course.import_reference(self.asg.reference)
@@ -300,7 +319,7 @@ class Grading:
 
     def close(self):
         if self.ctx is not None:
-            self.ctx.process.close()
+            self.ctx.close()
         if self._staged is not None:
             shutil.rmtree(self._staged, ignore_errors=True)
             self._staged = None

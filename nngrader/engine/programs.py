@@ -75,7 +75,7 @@ def _run(ctx, check):
     argv = [a if isinstance(a, str) else (a[1] if a[0] == "file" else cfg.outputs[a[1]]) for a in cfg.argv]
     roles = {name: role for role, name in cfg.outputs.items()}
     try:
-        reply = ctx.student.run_program(cfg.program, argv, list(roles), timeout, max_bytes=cfg.read_bytes)
+        reply = ctx.programs().run_program(cfg.program, argv, list(roles), timeout, max_bytes=cfg.read_bytes)
     except StudentFailure as exc:
         run.failure = exc
         run.files = {role: None for role in cfg.outputs}
