@@ -44,3 +44,45 @@ def test_the_course_copy_of_a_handed_out_file_wins_and_says_so(tmp_path):
     run = grade(tmp_path)
     assert run.notes == ["your utils.py was replaced by the course's copy (a file the assignment hands out)"]
     assert run.score == run.max_score
+
+
+def _notebook(path, code):
+    """A notebook as students hand it in: markdown, magics, a shell line, the code in cells."""
+    import nbformat
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Assignment 2"),
+                nbformat.v4.new_code_cell("%matplotlib inline\n!pip install nltk\nimport numpy as np"),
+                nbformat.v4.new_code_cell(code),
+                nbformat.v4.new_code_cell("%%time\nfor i in range(3):\n    print(i)"),
+                nbformat.v4.new_code_cell("if True:\n    %timeit sigmoid(np.zeros(3))\n")]
+    nbformat.write(nb, str(path))
+
+
+def test_a_notebook_is_graded_like_the_module(tmp_path):
+    _notebook(tmp_path / "Assignment2.ipynb", open(CORRECT).read())
+    run = grade(tmp_path / "Assignment2.ipynb")
+    assert run.notes == ["graded the notebook Assignment2.ipynb as assignment2.py (its code cells, in order)",
+                         "6 IPython magic or shell line(s) of Assignment2.ipynb were dropped (they are not Python)"]
+    assert run.score == run.max_score
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    _notebook(folder / "my_work.ipynb", open(CORRECT).read())
+    assert grade(folder).score == 100
+
+
+def test_a_zip_of_the_folder_is_unpacked_safely(tmp_path):
+    import stat
+    import zipfile
+    path = tmp_path / "submission.zip"
+    with zipfile.ZipFile(path, "w") as z:
+        z.write(CORRECT, "hw2_folder/assignment2.py")
+        z.writestr("__MACOSX/hw2_folder/._assignment2.py", b"\0\0")
+        z.writestr("../escape.py", "print('out')\n")
+        link = zipfile.ZipInfo("hw2_folder/link.py")
+        link.external_attr = (stat.S_IFLNK | 0o777) << 16
+        z.writestr(link, "/etc/passwd")
+    run = grade(path)
+    assert run.score == run.max_score
+    assert run.notes == ["2 entries of submission.zip pointing outside the submission or being links were not "
+                         "unpacked: ../escape.py, hw2_folder/link.py"]
+    assert not (tmp_path / "escape.py").exists()

@@ -25,7 +25,7 @@ from nngrader.core.errors import HarnessBug, StudentFailure
 from nngrader.core.limits import Limits
 from nngrader.core.outcome import Outcome
 from nngrader.core.protocol import FailureKind
-from nngrader.engine import fixtures
+from nngrader.engine import fixtures, submission_files
 from nngrader.engine.targets import ReferenceTarget, StudentTarget
 
 REFERENCE_SUBMISSION = "reference"
@@ -126,8 +126,24 @@ def stage(asg, submission):
     if submission == REFERENCE_SUBMISSION:
         _stage_reference(asg, staged)
         return staged, notes
+    if os.path.isfile(submission) and submission.endswith(".zip"):
+        unpacked = tempfile.mkdtemp(prefix="nngrader-unpacked-")
+        try:
+            notes += submission_files.unpack_archive(submission, unpacked)
+            _, more = _stage_from(asg, unpacked, staged)
+        finally:
+            shutil.rmtree(unpacked, ignore_errors=True)
+        return staged, notes + more
+    _, more = _stage_from(asg, submission, staged)
+    return staged, notes + more
+
+
+def _stage_from(asg, submission, staged):
+    notes = []
     wanted = asg.files + asg.optional_files
-    if os.path.isfile(submission):
+    if os.path.isfile(submission) and submission.endswith(".ipynb"):
+        notes += _stage_notebook(asg, submission, staged)
+    elif os.path.isfile(submission):
         name = os.path.basename(submission)
         target = name if name in wanted or len(asg.files) != 1 else asg.files[0]
         if target != name:
@@ -145,6 +161,7 @@ def stage(asg, submission):
         for f, p in found.items():          # a contract file found in another folder
             if not os.path.exists(os.path.join(staged, f)):
                 shutil.copy(p, os.path.join(staged, f))
+    notes += _notebook_for_missing_module(asg, staged)
     present = set(os.listdir(staged))
     if not any(f in present for f in wanted):
         notes.append(f"nothing was submitted: the submission has none of {', '.join(wanted)} "
@@ -156,6 +173,33 @@ def stage(asg, submission):
             notes.append(f"the submission has no {f} (it contains: {listing}); "
                          f"checks that need it score 0")
     return staged, notes
+
+
+def _stage_notebook(asg, notebook, staged):
+    """The notebook's code cells as the assignment's module -> notes."""
+    module = asg.module + ".py"
+    try:
+        source, notes = submission_files.notebook_source(notebook)
+    except Exception as exc:                # nbformat's errors for a file that is not a notebook
+        return [f"{os.path.basename(notebook)} could not be read as a notebook "
+                f"({type(exc).__name__}: {str(exc)[:200]})"]
+    with open(os.path.join(staged, module), "w", encoding="utf-8") as f:
+        f.write(source)
+    return [f"graded the notebook {os.path.basename(notebook)} as {module} (its code cells, in order)"] + notes
+
+
+def _notebook_for_missing_module(asg, staged):
+    """The module is absent but a notebook was handed in: grade the notebook (one named like the
+    module first, else the first in name order)."""
+    module = asg.module + ".py"
+    if module not in asg.files or os.path.exists(os.path.join(staged, module)):
+        return []
+    notebooks = sorted(os.path.relpath(os.path.join(r, f), staged) for r, _, fs in os.walk(staged)
+                       for f in fs if f.endswith(".ipynb"))
+    if not notebooks:
+        return []
+    named = [n for n in notebooks if os.path.basename(n) == asg.module + ".ipynb"]
+    return _stage_notebook(asg, os.path.join(staged, (named or notebooks)[0]), staged)
 
 
 def _stage_folder(home, staged):
