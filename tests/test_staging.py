@@ -3,6 +3,8 @@ handed back modified, and nothing at all."""
 import os
 import shutil
 
+import pytest
+
 from nngrader.engine import grading
 from nngrader.frontends import assignments
 
@@ -86,3 +88,44 @@ def test_a_zip_of_the_folder_is_unpacked_safely(tmp_path):
     assert run.notes == ["2 entries of submission.zip pointing outside the submission or being links were not "
                          "unpacked: ../escape.py, hw2_folder/link.py"]
     assert not (tmp_path / "escape.py").exists()
+
+
+def _with(tmp_path, extra):
+    """A copy of the sentiment-2layer spec (with its support files) plus YAML text `extra`."""
+    import yaml
+    from nngrader.core.course import default_course
+    spec = yaml.safe_load(open(default_course().spec_path("sentiment-2layer")))
+    spec["assignment"]["support"] = [os.path.join(ROOT, "checks", s) for s in spec["assignment"]["support"]]
+    extra = yaml.safe_load(extra)
+    spec["assignment"].update(extra.pop("assignment", {}))
+    spec.update(extra)
+    path = tmp_path / "checks" / "sentiment-2layer.yaml"
+    path.parent.mkdir()
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))      # argument order is call order
+    asg = assignments.load(str(path))
+    asg.fixture_path = assignments.load("sentiment-2layer").fixture_path      # the project's fixtures
+    return asg
+
+
+def test_module_level_code_costs_only_what_the_policy_says(tmp_path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "assignment2.py").write_text(open(CORRECT).read() + "\nimport sys\nsys.exit('trained')\n")
+    assert grade(sub).score == 100                                      # the default: nothing off
+    asg = _with(tmp_path, "policies: {top_level_code_penalty: 5}")
+    run = grading.grade(asg, str(sub))
+    assert run.score == 95 and run.penalties == [
+        (5.0, "5 point(s) off: importing assignment2.py failed because of its module-level statements "
+              "(policies › top_level_code_penalty)")]
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    shutil.copy(CORRECT, clean / "assignment2.py")
+    assert grading.grade(asg, str(clean)).score == 100                  # a file that imports cleanly
+
+
+def test_a_package_the_assignment_needs_must_be_installed(tmp_path):
+    from nngrader.core.errors import SpecError
+    asg = _with(tmp_path, "assignment: {packages: [numpy, surely_not_installed_pkg]}")
+    with pytest.raises(SpecError, match="grading sentiment-2layer needs surely_not_installed_pkg, which this "
+                                        "machine does not have"):
+        grading.grade(asg, CORRECT)

@@ -134,6 +134,14 @@ class Defaults:
 
 
 @dataclass
+class Policies:
+    """How an assignment treats what surrounds the graded functions (`policies:` in the YAML)."""
+    # Points taken off the total when importing the submission failed because of its module-level
+    # statements, so that only its definitions could be graded (0: nothing is deducted).
+    top_level_code_penalty: float = 0.0
+
+
+@dataclass
 class Check:
     name: str
     kind: str
@@ -167,6 +175,12 @@ class Assignment:
     checks: list
     path: str
     course: object            # the Course it belongs to (core.course)
+    packages: list = field(default_factory=list)    # packages grading needs really installed
+    policies: "Policies" = None
+
+    def __post_init__(self):
+        if self.policies is None:
+            self.policies = Policies()
 
     @property
     def max_points(self):

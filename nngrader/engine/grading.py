@@ -11,6 +11,7 @@ run, or raised for the pytest plugin to show). Leaving the block kills everythin
 started and removes the staged copy.
 """
 import filecmp
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 import yaml
 
 from nngrader.boundary.process import StudentProcess
-from nngrader.core.errors import HarnessBug, StudentFailure
+from nngrader.core.errors import HarnessBug, SpecError, StudentFailure
 from nngrader.core.limits import Limits
 from nngrader.core.outcome import Outcome
 from nngrader.core.protocol import FailureKind
@@ -53,11 +54,13 @@ class GradeRun:
     results: list = field(default_factory=list)
     notes: list = field(default_factory=list)       # submission-level messages (missing files, import errors)
     errors: list = field(default_factory=list)      # harness errors (tracebacks)
+    penalties: list = field(default_factory=list)   # [(points taken off, why)] by the assignment's policies
     seconds: float = 0.0
 
     @property
     def score(self):
-        return round(sum(r.score for r in self.results), 6)
+        earned = sum(r.score for r in self.results) - sum(p for p, _ in self.penalties)
+        return round(max(0.0, earned), 6)
 
     @property
     def max_score(self):
@@ -333,6 +336,11 @@ class Grading:
 
     def __enter__(self):
         fixtures.verify(self.asg)       # a missing or stale fixture stops grading before anyone is scored
+        missing = [p for p in self.asg.packages if importlib.util.find_spec(p) is None]
+        if missing:
+            raise SpecError(f"{self.asg.course.relative(self.asg.path)} › assignment › packages: grading "
+                            f"{self.asg.id} needs {', '.join(missing)}, which this machine does not have; "
+                            f"install {'them' if len(missing) > 1 else 'it'} (pip install {' '.join(missing)})")
         self._started = time.monotonic()
         self._staged, notes = stage(self.asg, self.submission)
         self.run_record.notes.extend(notes)
@@ -352,6 +360,11 @@ class Grading:
                 except StudentFailure as exc:
                     self.run_record.notes.extend(import_notes(exc))
                 self.run_record.notes.extend(load_notes(self.asg.module, process.load_info))
+                penalty = self.asg.policies.top_level_code_penalty
+                if penalty and process.load_info.get("failure"):
+                    self.run_record.penalties.append(
+                        (penalty, f"{penalty:g} point(s) off: importing {self.asg.module}.py failed because of its "
+                                  "module-level statements (policies › top_level_code_penalty)"))
         except BaseException:
             self.close()
             raise

@@ -9,8 +9,8 @@ import yaml
 from nngrader.core.course import default_course
 from nngrader.core.errors import SpecError
 from nngrader.core.limits import Limits
-from nngrader.core.model import (VISIBILITIES, NAME_RE, Assignment, Check, Defaults, Where, integer, number,
-                                 read_tolerance, req_map, str_list, string)
+from nngrader.core.model import (VISIBILITIES, NAME_RE, Assignment, Check, Defaults, Policies, Where, integer,
+                                 number, read_tolerance, req_map, str_list, string)
 
 COMMON_CHECK_KEYS = {"name", "kind", "points", "visibility", "exercises", "description", "seed",
                      "max_examples", "tolerance", "timeout"}
@@ -36,9 +36,9 @@ def load(assignment_id_or_path, registry, course=None):
         mark = getattr(exc, "problem_mark", None)
         pos = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         raise SpecError(f"{where}: not valid YAML{pos}: {getattr(exc, 'problem', exc)}") from None
-    req_map(where, raw, {"assignment", "defaults", "limits", "checks"}, required=("assignment", "checks"))
+    req_map(where, raw, {"assignment", "defaults", "limits", "policies", "checks"}, required=("assignment", "checks"))
     a = req_map(where.at("assignment"), raw["assignment"],
-                {"id", "title", "module", "files", "optional_files", "reference", "contract", "support"},
+                {"id", "title", "module", "files", "optional_files", "reference", "contract", "support", "packages"},
                 required=("id", "module", "reference", "contract"))
     wa = where.at("assignment")
     aid = string(wa.at("id"), a["id"], pattern=r"[a-z0-9][a-z0-9-]*")
@@ -60,7 +60,9 @@ def load(assignment_id_or_path, registry, course=None):
         reference=string(wa.at("reference"), a["reference"]),
         contract=str_list(wa.at("contract"), a["contract"]),
         support=[os.path.join(base, s) for s in support],
-        limits=limits, defaults=defaults, checks=[], path=path, course=course)
+        limits=limits, defaults=defaults, checks=[], path=path, course=course,
+        packages=str_list(wa.at("packages"), a.get("packages", [])),
+        policies=_read_policies(where.at("policies"), raw.get("policies") or {}))
     raw_checks = raw["checks"]
     if not isinstance(raw_checks, list) or not raw_checks:
         where.at("checks").fail("a non-empty list of checks", raw_checks)
@@ -101,6 +103,14 @@ def _read_tol_pair(where, raw, base):
     for k in v:
         out[k] = read_tolerance(where.at(k), v[k], base.get(k))
     return out
+
+
+def _read_policies(where, raw):
+    v = req_map(where, raw, {"top_level_code_penalty"})
+    p = Policies()
+    if "top_level_code_penalty" in v:
+        p.top_level_code_penalty = number(where.at("top_level_code_penalty"), v["top_level_code_penalty"], nonneg=True)
+    return p
 
 
 def _read_limits(where, raw):

@@ -31,6 +31,7 @@ def to_gradescope(run, extra_output=""):
             "extra_data": {"kind": r.check.kind, "seed": r.check.seed},
         })
     head = [f"{run.assignment.id}: {run.score:g} / {run.max_score:g} points"]
+    head += [why for _, why in run.penalties]
     head += run.notes
     if run.errors:
         head.append("the grader hit an internal error on some checks; they are marked and the staff "
@@ -68,6 +69,7 @@ def report(run):
     """The readable report printed by `grader.py grade`."""
     lines = [f"{run.assignment.title} ({run.assignment.id}) — submission: {run.submission}",
              f"score: {run.score:g} / {run.max_score:g}"]
+    lines += [f"penalty: {why}" for _, why in run.penalties]
     lines += [f"note: {n}" for n in run.notes]
     lines.append("")
     width = max([len(r.check.name) for r in run.results] + [10])
