@@ -150,7 +150,9 @@ def test_a_program_that_cannot_be_imported_still_runs(tmp_path):
         process.ensure()
         assert process.load_info["failure"] == {"type": "SystemExit",
                                                 "message": "sys.exit('usage: prog.py OUT') was called"}
-        assert process.load_info["skipped"] == ["line 2: if len(sys.argv) != 2:", "line 4: open(sys.argv[1], 'w').write('ok\\n')"]
+        assert process.load_info["skipped"] == [
+            "line 2: if len(sys.argv) != 2: (SystemExit: usage: prog.py OUT)",
+            "line 4: open(sys.argv[1], 'w').write('ok\\n') (IndexError: list index out of range)"]
         r = target.run_program("prog.py", ["o.txt"], ["o.txt"], timeout=20)
         assert r["exit_code"] == 0 and r["files"]["o.txt"] == b"ok\n"
     finally:
@@ -439,3 +441,26 @@ def test_a_program_run_does_not_inherit_what_the_module_checks_did(tmp_path):
     program = next(r for r in run.results if r.check.name == "public_program").outcome
     assert "your program stopped with exit code 1: FileNotFoundError: [Errno 2] No such file or directory: " \
            "'/nonexistent-folder/run.log'" in program.lines[0]
+
+
+def test_a_program_that_plots_runs_as_it_would_normally(tmp_path):
+    """A loss plot with a title and a legend after the outputs: every run is a forked child, and
+    matplotlib reopens its fonts there (as root, from a copy the unprivileged user can read)."""
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "prog.py").write_text(textwrap.dedent("""
+        import sys
+        import matplotlib.pyplot as plt
+        open(sys.argv[1], "w").write("ok\\n")
+        plt.plot([3.0, 2.0, 1.0], label="train")
+        plt.title("mean cross-entropy")
+        plt.legend()
+        plt.savefig("loss.png")
+    """))
+    process = StudentProcess(str(folder), [], limits=Limits())
+    try:
+        r = StudentTarget(process).run_program("prog.py", ["o.txt"], ["o.txt", "loss.png"], timeout=60)
+        assert (r["exit_code"], r["files"]["o.txt"]) == (0, b"ok\n"), r["output"]
+        assert r["sizes"]["loss.png"] > 1000
+    finally:
+        process.close()

@@ -79,10 +79,10 @@ def test_pytest_mode_gives_the_same_import_advice_and_leaves_nothing_behind(pyte
         result = run(pytester, "--submission", str(sub), "--assignment", "sentiment-2layer", "-k", "sigmoid_vector")
         result.stdout.fnmatch_lines([
             "s: 1 of 1 entries outside tolerance",
-            "*note: importing assignment2.py failed (SystemExit: sys.exit(0) was called), so only its definitions "
-            "were graded (imports, functions, classes, simple constants); 1 module-level statement(s) were "
-            "skipped: line 6: sys.exit(0). Put the code that runs the program (training, plots, reading data) "
-            "under `if __name__ == \"__main__\":`*",
+            "*note: importing assignment2.py failed (SystemExit: sys.exit(0) was called), so its top-level "
+            "statements were run again one at a time, skipping those that fail; the functions are graded as they "
+            "are. 1 module-level statement(s) were skipped: line 6: sys.exit(0) (SystemExit: 0). Put the code "
+            "that runs the program (training, plots, reading data) under `if __name__ == \"__main__\":`*",
         ])
         assert result.parseoutcomes()["failed"] == 1
         assert [n for n in os.listdir(scratch) if n.startswith("nngrader-")] == []

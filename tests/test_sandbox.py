@@ -164,8 +164,9 @@ def test_import_failures_are_precise_and_not_retried(make_worker, source, catego
 
 
 @pytest.mark.parametrize("statement,skipped,failure", [
-    ("import sys\nsys.exit(0)", "line 6: sys.exit(0)", {"type": "SystemExit", "message": "sys.exit(0) was called"}),
-    ("raise RuntimeError('no data file')", "line 5: raise RuntimeError('no data file')",
+    ("import sys\nsys.exit(0)", "line 6: sys.exit(0) (SystemExit: 0)",
+     {"type": "SystemExit", "message": "sys.exit(0) was called"}),
+    ("raise RuntimeError('no data file')", "line 5: raise RuntimeError('no data file') (RuntimeError: no data file)",
      {"type": "RuntimeError", "message": "no data file (mod.py, line 5)"}),
     ("import os\nos._exit(4)", "line 6: os._exit(4)",
      {"type": "", "message": "the submission's process exited (code 4) while importing mod.py"}),
@@ -182,6 +183,19 @@ def test_when_module_level_code_fails_the_definitions_are_graded(make_worker, st
     assert call(proc, "f") == 8 * math.pi
     assert proc.load_info["failure"] == failure
     assert proc.load_info["skipped"] == [skipped]           # LATE = 1 is a simple constant: kept
+
+
+def test_a_helper_module_with_failing_module_level_code_is_imported_the_same_way(make_worker):
+    """The graded module imports its own helper, whose tail reads a file the grader does not have:
+    the helper's functions still arrive."""
+    proc = make_worker("from activations import relu\n\ndef f(x):\n    return relu(x)\n")
+    with open(os.path.join(proc.submission_dir, "activations.py"), "w") as f:
+        f.write("import numpy as np\n\ndef relu(x):\n    return np.maximum(0.0, x)\n\n"
+                "xs = np.loadtxt('activations_test.csv')\n")
+    assert call(proc, "f", -2.0) == 0.0
+    assert proc.load_info["failure"]["type"] == "FileNotFoundError"
+    assert proc.load_info["skipped"] == ["activations.py line 6: xs = np.loadtxt('activations_test.csv') "
+                                         "(FileNotFoundError: activations_test.csv not found.)"]
 
 
 def test_a_package_the_grader_lacks_is_stood_in_for(make_worker):

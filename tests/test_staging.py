@@ -55,8 +55,9 @@ def _notebook(path, code):
     nb.cells = [nbformat.v4.new_markdown_cell("# Assignment 2"),
                 nbformat.v4.new_code_cell("%matplotlib inline\n!pip install nltk\nimport numpy as np"),
                 nbformat.v4.new_code_cell(code),
-                nbformat.v4.new_code_cell("%%time\nfor i in range(3):\n    print(i)"),
-                nbformat.v4.new_code_cell("if True:\n    %timeit sigmoid(np.zeros(3))\n")]
+                nbformat.v4.new_code_cell("%%time\nfor i in range(3):\n    print(i)\nLATE = 1"),
+                nbformat.v4.new_code_cell("%%bash\nls -l"),
+                nbformat.v4.new_code_cell("np.random.default_rng?\nif True:\n    %timeit sigmoid(np.zeros(3))\n")]
     nbformat.write(nb, str(path))
 
 
@@ -64,7 +65,10 @@ def test_a_notebook_is_graded_like_the_module(tmp_path):
     _notebook(tmp_path / "Assignment2.ipynb", open(CORRECT).read())
     run = grade(tmp_path / "Assignment2.ipynb")
     assert run.notes == ["graded the notebook Assignment2.ipynb as assignment2.py (its code cells, in order)",
-                         "6 IPython magic or shell line(s) of Assignment2.ipynb were dropped (they are not Python)"]
+                         "5 IPython magic, help or shell line(s) of Assignment2.ipynb were dropped (they are not "
+                         "Python)",
+                         "cell(s) 5 (%%bash) of Assignment2.ipynb were left out: their cell magic runs something "
+                         "other than Python"]
     assert run.score == run.max_score
     folder = tmp_path / "folder"
     folder.mkdir()

@@ -182,6 +182,7 @@ class StudentProcess:
         self.load_info = dict(info)
         if failure and not self.load_info.get("failure"):
             self.load_info["failure"] = failure
+        self.load_info["cautious"] = self.definitions_only
         self.names = list(info.get("names") or [])
 
     def _wait_ready(self):

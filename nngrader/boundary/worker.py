@@ -127,17 +127,19 @@ class Worker:
         """Import the submission's modules -> {names, stood_in, skipped, failure}.
 
         If importing a module fails because of what its module-level statements do (not a
-        syntax error), its definitions are graded instead: imports, functions, classes and
-        simple constant assignments (`skipped` lists the rest; `failure` says why). With
-        `definitions_only` (the grading side's retry after an import that hung or died), only
-        the definitions are ever run."""
+        syntax error), it is imported again one top-level statement at a time, skipping those
+        that fail (`skipped` lists them; `failure` says why the import failed). With
+        `definitions_only` (the grading side's retry after an import that hung or died), the
+        risky statements (training, loops, bare calls) are not run at all."""
         import importlib
         skipped, failure = [], ""
         STAND_INS.importing = True
+        # what module-level argparse code sees: the file's name alone, not the worker's arguments
+        sys.argv = [req["modules"][0] + ".py"] if req["modules"] else ["-"]
         try:
             for mod in req["modules"]:
                 if req.get("definitions_only"):
-                    self.modules[mod], skipped = _load_definitions(mod, self.scratch)
+                    self.modules[mod], skipped = _load_definitions(mod, self.scratch, cautious=True)
                     continue
                 try:
                     self.modules[mod] = importlib.import_module(mod)
@@ -330,16 +332,44 @@ class _StandIns:
         self.scratch = None
         self.importing = False
         self.used = {}                  # package -> "file, line N: what was done with it"
+        self._guarded = {}              # file -> lines of imports inside `try: ... except ImportError`
 
     def find_spec(self, fullname, path=None, target=None):
         import importlib.machinery
         top = fullname.split(".")[0]
-        where = self._student_line()
-        if top not in self.used and not where:
+        frame = self._student_frame()
+        if top not in self.used and frame is None:
             return None                 # a library probing an optional package: a real ImportError
+        if top not in self.used and frame[1] in self._guarded_lines(frame[0]):
+            return None                 # the student's own fallback (`except ImportError:`) takes over
         if top not in self.used:
-            self.used[top] = f"imported at {where}"
+            self.used[top] = f"imported at {self._student_line()}"
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+
+    def _guarded_lines(self, filename):
+        """Lines of imports that sit in a `try` whose handler catches ImportError (or broader)."""
+        if filename not in self._guarded:
+            import ast
+            lines = set()
+            try:
+                with open(filename, "rb") as f:
+                    tree = ast.parse(f.read())
+            except (OSError, SyntaxError, ValueError):
+                tree = None
+            catching = {"ImportError", "ModuleNotFoundError", "Exception", "BaseException"}
+            for node in ast.walk(tree) if tree is not None else ():
+                if not isinstance(node, ast.Try):
+                    continue
+                names = set()
+                for h in node.handlers:
+                    types_ = h.type.elts if isinstance(h.type, ast.Tuple) else [h.type]
+                    names |= {"BaseException" if t is None else getattr(t, "id", getattr(t, "attr", ""))
+                              for t in types_}
+                if names & catching:
+                    lines |= {n.lineno for s in node.body for n in ast.walk(s)
+                              if isinstance(n, (ast.Import, ast.ImportFrom))}
+            self._guarded[filename] = lines
+        return self._guarded[filename]
 
     def create_module(self, spec):
         module = _StandInModule(spec.name)
@@ -349,19 +379,24 @@ class _StandIns:
     def exec_module(self, module):
         return None
 
-    def _student_line(self):
-        """'file.py, line N' of the submission's frame that is importing, or '' if none is."""
+    def _student_frame(self):
+        """(file, line) of the submission's frame that is importing or using, or None."""
         if self.scratch is None:
-            return ""
+            return None
         frame = sys._getframe(1)
         while frame is not None:            # past the import machinery and this file's frames
             name = frame.f_code.co_filename
             if name.startswith(self.scratch):
-                return f"{os.path.relpath(name, self.scratch)}, line {frame.f_lineno}"
+                return name, frame.f_lineno
             if not name.startswith("<frozen") and name != __file__:
-                return ""
+                return None
             frame = frame.f_back
-        return ""
+        return None
+
+    def _student_line(self):
+        """'file.py, line N' of the submission's frame that is importing, or '' if none is."""
+        frame = self._student_frame()
+        return f"{os.path.relpath(frame[0], self.scratch)}, line {frame[1]}" if frame else ""
 
     def use(self, path):
         """`path` (e.g. nltk.download(...)) is being used: fine while importing, else an error."""
@@ -408,18 +443,35 @@ class _StandInValue:
         return f"<stand-in for {self._path}>"
 
 
-# ---- importing the definitions only ------------------------------------------------------------
+# ---- importing what can be imported ----------------------------------------------------------
 
-def _simple_value(node):
-    """A constant expression: numbers, strings, containers and arithmetic of them."""
+def _risky(node, own):
+    """After an import that hung or killed the process, which top-level statements are not run
+    again: loops, bare calls (`main()`, `plt.show()`), with-blocks, ifs, and assignments that call
+    the module's own functions or build comprehensions (training, loading data)."""
     import ast
-    allowed = (ast.Constant, ast.Tuple, ast.List, ast.Set, ast.Dict, ast.BinOp, ast.UnaryOp, ast.operator,
-               ast.unaryop, ast.Load)
-    return all(isinstance(n, allowed) for n in ast.walk(node))
+    if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef,
+                         ast.Pass, ast.Global)):
+        return False
+    if isinstance(node, ast.Expr):
+        return not isinstance(node.value, ast.Constant)         # a docstring is safe
+    if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        for n in ast.walk(node):
+            if isinstance(n, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)):
+                return not isinstance(n, ast.Lambda)
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in own:
+                return True
+        return False
+    if isinstance(node, ast.Try):
+        return any(_risky(n, own) for part in [node.body, node.orelse, node.finalbody]
+                   + [h.body for h in node.handlers] for n in part)
+    return True
 
 
-def _load_definitions(mod, scratch):
-    """Run only the definitions of scratch/mod.py -> (module, [skipped statements as text])."""
+def _load_definitions(mod, scratch, cautious=False):
+    """Import scratch/mod.py one top-level statement at a time, skipping each statement that
+    fails (and, when `cautious`, every risky one: see _risky) -> (module, [skipped statements
+    as text, with why])."""
     import ast
     import tokenize
     path = os.path.join(scratch, mod + ".py")
@@ -427,30 +479,49 @@ def _load_definitions(mod, scratch):
         source = f.read()
     tree = ast.parse(source, path)
     lines = source.splitlines()
-    kept, skipped = [], []
-    for node in tree.body:
-        keep = isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
-        if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-            keep = _simple_value(node.value)
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-            keep = True                 # a docstring
-        if isinstance(node, ast.Try):   # try: import x / except ImportError: ...
-            keep = all(isinstance(n, (ast.Import, ast.ImportFrom, ast.Pass, ast.Assign))
-                       for part in [node.body] + [h.body for h in node.handlers] for n in part)
-        if keep:
-            kept.append(node)
-        else:
-            text = lines[node.lineno - 1].strip() if node.lineno <= len(lines) else ""
-            skipped.append(f"line {node.lineno}: {text[:60]}")
+    own = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
     module = types.ModuleType(mod)
     module.__file__ = path
     sys.modules[mod] = module
-    try:
-        exec(compile(ast.Module(body=kept, type_ignores=[]), path, "exec"), module.__dict__)
-    except BaseException:
-        sys.modules.pop(mod, None)
-        raise
+    skipped = []
+    for node in tree.body:
+        text = lines[node.lineno - 1].strip()[:60] if node.lineno <= len(lines) else ""
+        if cautious and _risky(node, own):
+            skipped.append(f"line {node.lineno}: {text}")
+            continue
+        code = compile(ast.Module(body=[node], type_ignores=[]), path, "exec")
+        try:
+            exec(code, module.__dict__)
+        except MemoryError:
+            raise
+        except BaseException as exc:        # this statement fails: the next ones still run
+            helpers = _own_modules(node, scratch)
+            if helpers:                     # a helper module of the submission failed: import it
+                for name in helpers:        # the same way, then the statement again
+                    _, more = _load_definitions(name, scratch, cautious)
+                    skipped += [f"{name}.py {s}" for s in more]
+                try:
+                    exec(code, module.__dict__)
+                    continue
+                except MemoryError:
+                    raise
+                except BaseException as again:
+                    exc = again
+            skipped.append(f"line {node.lineno}: {text} ({type(exc).__name__}: {_text(exc, 80)})")
     return module, skipped
+
+
+def _own_modules(node, scratch):
+    """The submission's own modules (a .py beside it) that an import statement names and that
+    are not imported (their import failed)."""
+    import ast
+    if isinstance(node, ast.Import):
+        names = [a.name.split(".")[0] for a in node.names]
+    elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+        names = [node.module.split(".")[0]]
+    else:
+        return []
+    return [n for n in names if n not in sys.modules and os.path.isfile(os.path.join(scratch, n + ".py"))]
 
 
 def _student_trace(tb, scratch):
@@ -478,13 +549,18 @@ PRELOAD = ("numpy", "math", "random", "re", "collections", "itertools", "functoo
 
 
 def _preload_matplotlib():
-    """As root, for a submission that uses matplotlib: load it, and the fonts it draws text with,
-    before privileges are dropped. matplotlib resolves its font files to their real paths, which
-    the unprivileged user may not read (a Python installed under /root): a font opened here stays
-    open (matplotlib caches it), so `title` and `savefig` work afterwards as in a normal run."""
+    """As root, for a submission that uses matplotlib: load it before privileges are dropped, with
+    its data folder (fonts, styles) copied into the scratch folder. matplotlib resolves its font
+    files to their real paths, which the unprivileged user may not read (a Python installed under
+    /root), and it reopens them in every forked child (a program run): the copies stay readable,
+    so `title`, `legend` and `savefig` work as in a normal run."""
     try:
         import io
+        import shutil
         import matplotlib
+        data = os.path.join(os.environ.get("MPLCONFIGDIR", os.getcwd()), "mpl-data")
+        shutil.copytree(matplotlib.get_data_path(), data)
+        matplotlib.get_data_path = lambda: data
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
         fig, ax = plt.subplots()

@@ -290,9 +290,12 @@ def load_notes(module, info):
     if isinstance(failure, dict) and failure:
         why = ": ".join(str(failure.get(k, "")) for k in ("type", "message") if failure.get(k))
         lines = [str(s)[:100] for s in skipped[:SHOWN_SKIPPED]] if isinstance(skipped, list) else []
-        notes.append(f"importing {module}.py failed ({why}), so only its definitions were graded (imports, "
-                     f"functions, classes, simple constants); {len(skipped)} module-level statement(s) were "
-                     "skipped" + (": " + " | ".join(lines) if lines else "")
+        how = ("its functions, classes, imports and plain assignments were run again, and nothing that "
+               "trains, loops or loads" if info.get("cautious") else
+               "its top-level statements were run again one at a time, skipping those that fail")
+        notes.append(f"importing {module}.py failed ({why}), so {how}; the functions are graded as they are. "
+                     f"{len(skipped)} module-level statement(s) were skipped"
+                     + (": " + " | ".join(lines) if lines else "")
                      + (" ..." if len(skipped) > SHOWN_SKIPPED else "")
                      + ". Put the code that runs the program (training, plots, reading data) under "
                        "`if __name__ == \"__main__\":`")

@@ -4,10 +4,13 @@ was done; nothing of the student's is run here.
 """
 import os
 import stat
+import warnings
 import zipfile
 
 import nbformat
 
+# Cell magics whose body is Python that Jupyter runs (timed or captured): the body is kept.
+PYTHON_CELL_MAGICS = ("%%time", "%%timeit", "%%capture", "%%prun")
 # Archive policy: what a submitted .zip may unpack to (more is left out, with a note).
 MAX_ARCHIVE_FILES = 500
 MAX_ARCHIVE_BYTES = 64 * 1024 ** 2
@@ -20,18 +23,23 @@ def notebook_source(path):
     IPython magics (`%matplotlib inline`, `%%time`) and shell lines (`!pip install nltk`) are not
     Python: they are dropped, and the note says how many. Each cell is marked with a comment, so
     a line number in the feedback can be found in the notebook."""
-    nb = nbformat.read(path, as_version=4)
-    parts, dropped = [], 0
+    with warnings.catch_warnings():         # notebooks of older Jupyter versions have no cell ids
+        warnings.filterwarnings("ignore", message="Cell is missing an id field")
+        nb = nbformat.read(path, as_version=4)
+    parts, dropped, cells = [], 0, []
     for n, cell in enumerate(nb.cells, start=1):
         if cell.cell_type != "code":
             continue
         lines = cell.source.splitlines()
         if lines and lines[0].lstrip().startswith("%%"):
-            dropped += len(lines)               # a cell magic: the whole cell is not Python
-            continue
+            if lines[0].split()[0] not in PYTHON_CELL_MAGICS:
+                cells.append(f"{n} ({lines[0].split()[0]})")   # %%bash, %%writefile...: not Python
+                continue
         kept = []
         for line in lines:
-            if line.lstrip().startswith(("%", "!")):
+            stripped = line.strip()
+            help_line = stripped.endswith("?") and "#" not in stripped or stripped.startswith("?")
+            if line.lstrip().startswith(("%", "!")) or help_line:
                 dropped += 1
                 indent = line[:len(line) - len(line.lstrip())]
                 kept.append(f"{indent}pass  # dropped: {line.strip()[:60]}")    # keeps blocks and lines
@@ -40,8 +48,11 @@ def notebook_source(path):
         parts.append(f"# --- notebook cell {n} ---\n" + "\n".join(kept))
     notes = []
     if dropped:
-        notes.append(f"{dropped} IPython magic or shell line(s) of {os.path.basename(path)} were dropped "
+        notes.append(f"{dropped} IPython magic, help or shell line(s) of {os.path.basename(path)} were dropped "
                      "(they are not Python)")
+    if cells:
+        notes.append(f"cell(s) {', '.join(cells)} of {os.path.basename(path)} were left out: their cell magic "
+                     "runs something other than Python")
     return "\n\n".join(parts) + "\n", notes
 
 
