@@ -7,8 +7,6 @@ import stat
 import warnings
 import zipfile
 
-import nbformat
-
 # Cell magics whose body is Python that Jupyter runs (timed or captured): the body is kept.
 PYTHON_CELL_MAGICS = ("%%time", "%%timeit", "%%capture", "%%prun")
 # Archive policy: what a submitted .zip may unpack to (more is left out, with a note).
@@ -23,6 +21,7 @@ def notebook_source(path):
     IPython magics (`%matplotlib inline`, `%%time`) and shell lines (`!pip install nltk`) are not
     Python: they are dropped, and the note says how many. Each cell is marked with a comment, so
     a line number in the feedback can be found in the notebook."""
+    import nbformat     # here, not at the top: only a notebook needs it, and it costs every grading 0.07 s
     with warnings.catch_warnings():         # notebooks of older Jupyter versions have no cell ids
         warnings.filterwarnings("ignore", message="Cell is missing an id field")
         nb = nbformat.read(path, as_version=4)

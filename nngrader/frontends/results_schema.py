@@ -3,7 +3,6 @@ import json
 import math
 from pathlib import Path
 
-from jsonschema import Draft202012Validator
 
 SCHEMA_PATH = Path(__file__).resolve().with_name("gradescope_results.schema.json")
 
@@ -22,6 +21,8 @@ def load_schema():
 def _get_validator():
     global _validator
     if _validator is None:
+        # here, not at the top: the grader imports this module, and only validating needs jsonschema
+        from jsonschema import Draft202012Validator
         schema = load_schema()
         Draft202012Validator.check_schema(schema)
         _validator = Draft202012Validator(schema)
