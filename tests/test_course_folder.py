@@ -84,3 +84,25 @@ def test_a_folder_that_is_not_a_course_is_a_clear_error(tmp_path):
     out = nngrader("list", "--course", str(tmp_path), cwd=tmp_path)
     assert out.returncode == 2
     assert out.stderr.strip() == f"spec error: --course {tmp_path}: not a course folder (it has no checks/ folder)"
+
+
+def test_a_missing_or_stale_fixture_stops_grading_before_anyone_is_scored(course, tmp_path):
+    """Exit code 2, the command that fixes it, and no results file: nobody gets a zero for it."""
+    broken = tmp_path / "course"
+    shutil.copytree(course, broken)
+    fixture = broken / "fixtures" / AID / "gradients_regression.pkl"
+    fixture.unlink()
+    results = tmp_path / "r.json"
+    out = nngrader("grade", EXAMPLE, "--assignment", AID, "--course", str(broken), "--results", str(results),
+                   cwd=tmp_path)
+    assert out.returncode == 2 and not results.exists()
+    assert out.stderr.strip() == (f"spec error: fixtures/{AID}/gradients_regression.pkl: missing fixture for check "
+                                  f"gradients_regression; regenerate it with `python grader.py fixtures "
+                                  f"--assignment {AID}`.")
+    assert nngrader("fixtures", "--assignment", AID, "--course", str(broken), cwd=tmp_path).returncode == 0
+    spec = broken / "checks" / f"{AID}.yaml"
+    spec.write_text(spec.read_text().replace("    cases: 6\n", "    cases: 5\n", 1))
+    out = nngrader("grade", EXAMPLE, "--assignment", AID, "--course", str(broken), "--results", str(results),
+                   cwd=tmp_path)
+    assert out.returncode == 2 and not results.exists()
+    assert "fixture is out of date (check gradients_regression changed since it was made)" in out.stderr

@@ -163,6 +163,11 @@ def _grade(args):
     except FileNotFoundError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except SpecError as exc:
+        # a missing, stale or corrupt fixture (or a package the assignment needs): found before
+        # any check ran, so nobody is scored and no results file is written
+        print(f"spec error: {exc}", file=sys.stderr)
+        return 2
     except BaseException as exc:
         # Stopped part-way (a signal, or the grader itself failed outside any one check): still
         # leave valid results behind, with what was graded.
