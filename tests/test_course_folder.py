@@ -3,6 +3,7 @@ project (checks, support files, fixtures, reference) is validated, listed, grade
 fixtures remade by the installed `nngrader` command, run from outside the project, exactly as
 the project grades its own copy."""
 import json
+import pickle
 import os
 import shutil
 import subprocess
@@ -106,3 +107,52 @@ def test_a_missing_or_stale_fixture_stops_grading_before_anyone_is_scored(course
                    cwd=tmp_path)
     assert out.returncode == 2 and not results.exists()
     assert "fixture is out of date (check gradients_regression changed since it was made)" in out.stderr
+
+
+def test_fixtures_check_names_a_stale_fixture_and_regen_fixes_it(course, tmp_path):
+    """One number changed in the reference: `fixtures check` fails naming the fixture, the case
+    and the entries; `fixtures regen` remakes it and the check passes again."""
+    changed = tmp_path / "course"
+    shutil.copytree(course, changed)
+    assert nngrader("fixtures", "regen", "--course", str(changed), cwd=tmp_path).returncode == 0
+    ok = nngrader("fixtures", "check", "--course", str(changed), cwd=tmp_path)
+    assert ok.returncode == 0 and ok.stdout.strip() == f"{AID}: 1 fixture(s) ok"
+    manifest = json.loads((changed / "fixtures" / AID / "manifest.json").read_text())
+    assert manifest["gradients_regression.pkl"]["check"] == "gradients_regression"
+    assert manifest["gradients_regression.pkl"]["seed"] == 20260209
+    reference = changed / "reference" / "sentiment_2layer.py"
+    reference.write_text(reference.read_text().replace("    db1 = dA1.sum(axis=1)", "    db1 = 1.5 * dA1.sum(axis=1)"))
+    stale = nngrader("fixtures", "check", "--course", str(changed), cwd=tmp_path)
+    assert stale.returncode == 1
+    first = stale.stdout.splitlines()[0]
+    assert first.startswith(f"fixtures/{AID}/gradients_regression.pkl: stale: the reference no longer makes it "
+                            "(check gradients_regression, case 1 of 6, ")
+    assert "entries of expected.db1 differ: expected.db1[0]: stored " in first
+    assert stale.stdout.splitlines()[-1].startswith("1 fixture problem(s); remake them with")
+    assert nngrader("fixtures", "regen", "--course", str(changed), cwd=tmp_path).returncode == 0
+    assert nngrader("fixtures", "check", "--course", str(changed), cwd=tmp_path).returncode == 0
+
+
+def test_a_fixture_changed_by_hand_is_caught(course, tmp_path):
+    changed = tmp_path / "course"
+    shutil.copytree(course, changed)
+    assert nngrader("fixtures", "regen", "--course", str(changed), cwd=tmp_path).returncode == 0
+    fixture = changed / "fixtures" / AID / "gradients_regression.pkl"
+    data = pickle.loads(fixture.read_bytes())
+    dW2 = data["cases"][2]["expected"]["dW2"]
+    right = float(dW2[0, 0])
+    dW2[0, 0] = 7.5
+    fixture.write_bytes(pickle.dumps(data, protocol=4))
+    out = nngrader("fixtures", "check", "--course", str(changed), cwd=tmp_path)
+    assert out.returncode == 1
+    assert out.stdout.splitlines()[:2] == [
+        f"fixtures/{AID}/gradients_regression.pkl: its sha256 differs from manifest.json's: the file was changed by hand",
+        f"fixtures/{AID}/gradients_regression.pkl: stale: the reference no longer makes it (check gradients_regression, "
+        f"case 3 of 6, 1 of {dW2.size} entries of expected.dW2 differ: expected.dW2[0, 0]: stored 7.5, now {right!r})"]
+
+
+def test_every_shipped_fixture_is_current():
+    """What CI holds: the project's fixtures match their manifest and the current reference."""
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "grader.py"), "fixtures", "check"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stdout

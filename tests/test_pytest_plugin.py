@@ -88,3 +88,22 @@ def test_pytest_mode_gives_the_same_import_advice_and_leaves_nothing_behind(pyte
         assert [n for n in os.listdir(scratch) if n.startswith("nngrader-")] == []
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_regen_fixtures_writes_then_fails_loudly(pytester, tmp_path):
+    """`pytest --regen-fixtures` remakes the fixtures, then stops with a failure so the change is
+    reviewed, not silently taken."""
+    course = tmp_path / "course"
+    for rel in ("checks/sentiment-2layer", "fixtures/sentiment-2layer", "reference"):
+        shutil.copytree(os.path.join(ROOT, rel), course / rel, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(os.path.join(ROOT, "checks", "sentiment-2layer.yaml"), course / "checks")
+    fixture = course / "fixtures" / "sentiment-2layer" / "gradients_regression.pkl"
+    fixture.unlink()
+    # a course outside the project loads the plugin by name
+    result = pytester.runpytest_subprocess(str(course / "checks"), "-p", "no:cacheprovider", "-p",
+                                           "nngrader.frontends.pytest_plugin", "--course", str(course),
+                                           "--regen-fixtures")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["*fixtures regenerated from the reference (review the diff*",
+                                 "wrote fixtures/sentiment-2layer/gradients_regression.pkl (6 cases)*"])
+    assert fixture.exists()

@@ -44,9 +44,11 @@ def _parser():
                    help=f"override a sandbox limit ({', '.join(Limits.names())})")
     g.add_argument("--quiet", action="store_true", help="do not print the report")
     sub.add_parser("list", parents=[course], help="list the assignments and their points")
-    f = sub.add_parser("fixtures", parents=[course], help="regenerate pickle fixtures from the reference")
-    f.add_argument("--assignment", required=True)
-    f.add_argument("--check", action="append", help="only this fixture check (repeatable)")
+    f = sub.add_parser("fixtures", parents=[course],
+                       help="regen: remake pickle fixtures from the reference; check: verify them")
+    f.add_argument("action", nargs="?", choices=("regen", "check"), default="regen")
+    f.add_argument("--assignment", help="one assignment (default: all of the course)")
+    f.add_argument("--check", action="append", help="regen: only this fixture check (repeatable)")
     v = sub.add_parser("validate", parents=[course], help="load and validate assignment specs")
     v.add_argument("ids", nargs="*")
     r = sub.add_parser("check-results", help="validate a results.json against Gradescope's format")
@@ -204,13 +206,28 @@ def cmd_list(args):
 
 
 def cmd_fixtures(args):
-    asg = assignments.load(args.assignment, course_at(args.course))
-    written = fixtures.regenerate(asg, only=args.check)
-    for path, n in written:
-        print(f"wrote {path} ({n} cases)")
-    if not written:
-        print(f"{asg.id} has no fixture checks" + (f" named {', '.join(args.check)}" if args.check else ""))
-    return 0
+    """regen: write the fixtures and their manifest; check: exit 1 naming every fixture that is
+    missing, changed by hand, or would not be remade identically from the current reference."""
+    course = course_at(args.course)
+    bad = 0
+    for aid in [args.assignment] if args.assignment else course.available():
+        asg = assignments.load(aid, course)
+        if args.action == "check":
+            problems = fixtures.check_all(asg)
+            bad += len(problems)
+            for line in problems:
+                print(line)
+            if not problems:
+                print(f"{asg.id}: {len(fixtures.fixture_checks(asg))} fixture(s) ok")
+            continue
+        written = fixtures.regenerate(asg, only=args.check)
+        for path, n in written:
+            print(f"wrote {path} ({n} cases)")
+        if not written:
+            print(f"{asg.id} has no fixture checks" + (f" named {', '.join(args.check)}" if args.check else ""))
+    if bad:
+        print(f"{bad} fixture problem(s); remake them with `python grader.py fixtures regen` and review the diff")
+    return 1 if bad else 0
 
 
 def cmd_validate(args):

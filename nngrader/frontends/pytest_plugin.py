@@ -25,6 +25,9 @@ def pytest_addoption(parser):
     group.addoption("--assignment", help="assignment id (the YAML file name under checks/)")
     group.addoption("--course", help="course folder with checks/, fixtures/, data/, reference/ "
                                      "(default: the project's own)")
+    group.addoption("--regen-fixtures", action="store_true",
+                    help="remake the fixtures of the course (or of --assignment) from the reference, then stop "
+                         "with a failure so the change is reviewed")
 
 
 def marker_name(assignment_id):
@@ -42,6 +45,23 @@ def pytest_configure(config):
     config.stash[_GRADINGS] = {}
     for aid in _course(config).available():
         config.addinivalue_line("markers", f"{marker_name(aid)}: checks of the {aid} assignment")
+
+
+def pytest_sessionstart(session):
+    config = session.config
+    if not config.getoption("regen_fixtures"):
+        return
+    course = _course(config)
+    wanted = config.getoption("assignment")
+    lines = []
+    for aid in [wanted] if wanted else course.available():
+        try:
+            asg = assignments.load(aid, course)
+        except SpecError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        lines += [f"wrote {path} ({n} cases)" for path, n in fixtures.regenerate(asg)]
+    pytest.exit("fixtures regenerated from the reference (review the diff, e.g. `git diff fixtures/`, then run "
+                "pytest without --regen-fixtures):\n" + "\n".join(lines or ["no fixture checks"]), returncode=1)
 
 
 def pytest_unconfigure(config):
