@@ -10,6 +10,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 
@@ -243,6 +244,18 @@ def test_matplotlib_plots_and_saves_as_in_a_normal_run(make_worker):
             return os.path.getsize("loss.png") > 1000
     """)
     assert call(proc, "plot") is True
+
+
+def test_a_private_temporary_folder_does_not_stop_the_worker(make_worker, tmp_path, monkeypatch):
+    """TMPDIR inside a folder only its owner may enter (pytest's own are 0700): as root, the
+    unprivileged user could not reach a scratch folder there, so it goes where every user can."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    monkeypatch.setenv("TMPDIR", str(private))
+    monkeypatch.setattr(tempfile, "tempdir", None)          # tempfile caches the folder it chose
+    proc = make_worker("def f():\n    return 42\n")
+    assert call(proc, "f") == 42
+    assert proc.scratch.startswith(str(private)) != AS_ROOT   # as root: elsewhere
 
 
 def test_stdlib_and_installed_packages_import_on_demand(make_worker):

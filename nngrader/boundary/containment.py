@@ -12,6 +12,7 @@ import signal
 import socket
 import stat
 import subprocess
+import tempfile
 import time
 
 # As root, "auto" takes the first uid from here that no account uses and no other grading holds.
@@ -265,6 +266,34 @@ def remove_ipc_of(uid):
             cols = row.split()
             if len(cols) > max(id_col, uid_col) and int(cols[uid_col]) == uid:
                 getattr(libc, ctl)(int(cols[id_col]), 0, None)     # IPC_RMID
+
+
+def scratch_root(as_root):
+    """Where a worker's scratch folder goes: the temporary folder, unless (as root) the
+    unprivileged user could not reach it there (TMPDIR inside a 0700 folder): then the first
+    system temporary folder every user can traverse."""
+    default = tempfile.gettempdir()
+    if not as_root or _traversable(default):
+        return default
+    for candidate in ("/tmp", "/var/tmp", "/dev/shm"):
+        if os.path.isdir(candidate) and _traversable(candidate):
+            return candidate
+    return default
+
+
+def _traversable(path):
+    """Can any user pass through every folder from / down to path?"""
+    path = os.path.realpath(path)
+    while True:
+        try:
+            if not os.stat(path).st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
 
 
 def harness_paths(course_root):

@@ -84,7 +84,7 @@ class StudentProcess:
             self.uid, self.gid, self._uid_lock = containment.claim_user(self.limits.unprivileged_user)
 
     def _make_scratch(self):
-        self.scratch = tempfile.mkdtemp(prefix="nngrader-scratch-")
+        self.scratch = tempfile.mkdtemp(prefix="nngrader-scratch-", dir=containment.scratch_root(self.as_root))
         for name in os.listdir(self.submission_dir):
             src = os.path.join(self.submission_dir, name)
             if os.path.isfile(src):
