@@ -199,6 +199,27 @@ def test_a_helper_module_with_failing_module_level_code_is_imported_the_same_way
                                          "(FileNotFoundError: activations_test.csv not found.)"]
 
 
+def test_after_a_hang_the_retry_keeps_what_the_functions_need_and_skips_what_runs(make_worker):
+    """The cautious retry: aliases and lambdas (their bodies run later) are kept; a comprehension
+    next to a lambda, a call of the file's own function and the loop are skipped."""
+    proc = make_worker("""
+        import numpy as np
+        F = np.float32
+        act = lambda x: np.tanh(x)
+        def train(n):
+            return n
+        TABLE = {"act": lambda x: x, "big": [i for i in range(10)]}
+        W = train(3)
+        def f(x):
+            return float(act(F(x)))
+        while True:
+            pass
+    """, call_timeout=1)
+    assert call(proc, "f", 0.0) == 0.0
+    assert proc.load_info["skipped"] == ['line 7: TABLE = {"act": lambda x: x, "big": [i for i in range(10)]}',
+                                         "line 8: W = train(3)", "line 11: while True:"]
+
+
 def test_a_package_the_grader_lacks_is_stood_in_for(make_worker):
     """The handout's own imports (nltk, with a download at import time) do not sink the file; a
     graded call that really uses the package fails naming it and the line."""

@@ -456,11 +456,15 @@ def _risky(node, own):
     if isinstance(node, ast.Expr):
         return not isinstance(node.value, ast.Constant)         # a docstring is safe
     if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-        for n in ast.walk(node):
-            if isinstance(n, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)):
-                return not isinstance(n, ast.Lambda)
+        stack = [node]
+        while stack:                        # a lambda's body runs later, not now: not entered
+            n = stack.pop()
+            if isinstance(n, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+                return True
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in own:
                 return True
+            if not isinstance(n, ast.Lambda):
+                stack.extend(ast.iter_child_nodes(n))
         return False
     if isinstance(node, ast.Try):
         return any(_risky(n, own) for part in [node.body, node.orelse, node.finalbody]
