@@ -139,6 +139,10 @@ class Policies:
     # Points taken off the total when importing the submission failed because of its module-level
     # statements, so that only its definitions could be graded (0: nothing is deducted).
     top_level_code_penalty: float = 0.0
+    # Other names a contract function may have, where the handout itself uses another name
+    # ({contract name: [accepted names]}); a submission defining only an accepted name is graded
+    # under it, with a note. The contract name wins when both are defined.
+    aliases: dict = field(default_factory=dict)
 
 
 @dataclass

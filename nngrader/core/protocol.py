@@ -95,35 +95,45 @@ def receive(fd, pickle):
 # activations, so a layer is graded apart from them. Defined once, here, as factories of the
 # NumPy module: the worker builds them with its NumPy, the grading side with its own.
 
+def _the_argument(args, kwargs):
+    """A probe takes one array, passed by position or by any keyword: the handouts call an
+    activation `activation_fn(s)`, and students also write `activation_fn(z=s)` or `(x=s)`."""
+    values = list(args) + list(kwargs.values())
+    if len(values) != 1:
+        raise TypeError(f"a harness activation takes exactly one array (positional or keyword), "
+                        f"got {len(args)} positional and {sorted(kwargs)} keyword arguments")
+    return values[0]
+
+
 def _cubic(np):
-    def cubic_activation(s):
+    def cubic_activation(*args, **kwargs):
         """(s^3/3 + s, s^2 + 1): strictly increasing, gradient never 0 or 1."""
-        s = np.asarray(s, dtype=np.float64)
+        s = np.asarray(_the_argument(args, kwargs), dtype=np.float64)
         return s ** 3 / 3.0 + s, s ** 2 + 1.0
     return cubic_activation
 
 
 def _softsign(np):
-    def softsign_activation(s):
+    def softsign_activation(*args, **kwargs):
         """(s / (1 + |s|), 1 / (1 + |s|)^2)."""
-        s = np.asarray(s, dtype=np.float64)
+        s = np.asarray(_the_argument(args, kwargs), dtype=np.float64)
         return s / (1.0 + np.abs(s)), 1.0 / (1.0 + np.abs(s)) ** 2
     return softsign_activation
 
 
 def _identity(np):
-    def identity_activation(s):
+    def identity_activation(*args, **kwargs):
         """(s, 1)."""
-        s = np.asarray(s, dtype=np.float64)
+        s = np.asarray(_the_argument(args, kwargs), dtype=np.float64)
         return s.copy(), np.ones_like(s)
     return identity_activation
 
 
 def _squash(np):
-    def squash_activation(s):
+    def squash_activation(*args, **kwargs):
         """((1 + s / (1 + |s|)) / 2, 1 / (2 (1 + |s|)^2)): values in (0, 1) like a probability,
         for a layer whose output feeds a log-loss, yet not the sigmoid."""
-        s = np.asarray(s, dtype=np.float64)
+        s = np.asarray(_the_argument(args, kwargs), dtype=np.float64)
         return 0.5 + 0.5 * s / (1.0 + np.abs(s)), 0.5 / (1.0 + np.abs(s)) ** 2
     return squash_activation
 

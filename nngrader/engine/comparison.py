@@ -48,14 +48,40 @@ def coerce(value):
     return arr, None
 
 
+SQUEEZE = "squeeze"     # an `accept:` entry: any shape equal to the expected one up to axes of length 1
+
+
 def accepted_shapes(expected_shape, accept, dims):
+    """The concrete shapes accepted for an output: the expected one, then each symbolic
+    alternative of `accept` that holds the same number of entries (an alternative (n,) for an
+    (n, d) output only applies where d = 1)."""
     shapes = [tuple(expected_shape)]
+    size = int(np.prod(expected_shape, dtype=np.int64))
     for sym in accept or []:
+        if sym == SQUEEZE:
+            continue
         try:
-            shapes.append(tuple(dims[d] if isinstance(d, str) else int(d) for d in sym))
+            shape = tuple(dims[d] if isinstance(d, str) else int(d) for d in sym)
         except KeyError:
             continue
+        if int(np.prod(shape, dtype=np.int64)) == size and shape not in shapes:
+            shapes.append(shape)
     return shapes
+
+
+def shape_accepted(expected_shape, received_shape, accept, dims):
+    """Is `received_shape` an accepted shape for this output? With `squeeze` among the accepted
+    entries, any shape that equals the expected one once axes of length 1 are dropped is."""
+    if tuple(received_shape) in accepted_shapes(expected_shape, accept, dims):
+        return True
+    if SQUEEZE in (accept or []):
+        return (tuple(d for d in received_shape if d != 1) == tuple(d for d in expected_shape if d != 1))
+    return False
+
+
+def describe_accepted(expected_shape, accept, dims):
+    text = " or ".join(str(s) for s in accepted_shapes(expected_shape, accept, dims))
+    return text + (" (axes of length 1 aside)" if SQUEEZE in (accept or []) else "")
 
 
 def compare(name, expected, received, tolerances, dims=None, accept=None, upper=None, context=None):
@@ -68,12 +94,11 @@ def compare(name, expected, received, tolerances, dims=None, accept=None, upper=
     got, problem = coerce(received)
     if problem:
         return Mismatch(name, f"{name}: expected an array of shape {lo.shape}, received {problem}")
-    shapes = accepted_shapes(lo.shape, accept, dims or {})
     # Where a scalar is asked for, any size-1 array is a scalar (the contract's rule).
     scalar_ok = lo.ndim == 0 and got.size == 1
-    if got.shape not in shapes and not scalar_ok:
+    if not shape_accepted(lo.shape, got.shape, accept, dims or {}) and not scalar_ok:
         h = hints.shape_hint(lo.shape, got.shape, dims or {})
-        accepted = " or ".join(str(s) for s in shapes)
+        accepted = describe_accepted(lo.shape, accept, dims or {})
         return Mismatch(name, f"{name}: wrong shape: expected {accepted}, received {got.shape}",
                         ["  no values were compared: shapes must match exactly (no broadcasting)"], h)
     lo_r, hi_r = lo.reshape(got.shape), hi.reshape(got.shape)

@@ -11,6 +11,7 @@ from nngrader.core.errors import SpecError
 from nngrader.core.limits import Limits
 from nngrader.core.model import (VISIBILITIES, NAME_RE, Assignment, Check, Defaults, Policies, Where, integer,
                                  number, read_tolerance, req_map, str_list, string)
+from nngrader.engine import scenario
 
 COMMON_CHECK_KEYS = {"name", "kind", "points", "visibility", "exercises", "description", "seed",
                      "max_examples", "tolerance", "timeout"}
@@ -63,6 +64,10 @@ def load(assignment_id_or_path, registry, course=None):
         limits=limits, defaults=defaults, checks=[], path=path, course=course,
         packages=str_list(wa.at("packages"), a.get("packages", [])),
         policies=_read_policies(where.at("policies"), raw.get("policies") or {}))
+    for name in asg.policies.aliases:
+        if name not in asg.contract:
+            raise SpecError(f"{where.at('policies', 'aliases', name)}: {name!r} is not in the assignment's "
+                            f"contract ({', '.join(asg.contract)}); aliases are keyed by contract names.")
     raw_checks = raw["checks"]
     if not isinstance(raw_checks, list) or not raw_checks:
         where.at("checks").fail("a non-empty list of checks", raw_checks)
@@ -106,10 +111,20 @@ def _read_tol_pair(where, raw, base):
 
 
 def _read_policies(where, raw):
-    v = req_map(where, raw, {"top_level_code_penalty"})
+    v = req_map(where, raw, {"top_level_code_penalty", "aliases"})
     p = Policies()
     if "top_level_code_penalty" in v:
         p.top_level_code_penalty = number(where.at("top_level_code_penalty"), v["top_level_code_penalty"], nonneg=True)
+    if "aliases" in v:
+        aliases = v["aliases"]
+        if not isinstance(aliases, dict):
+            where.at("aliases").fail("a mapping {contract name: [accepted names]}", aliases)
+        for name, others in aliases.items():
+            others = str_list(where.at("aliases", name), others)
+            for i, other in enumerate(others):
+                if not NAME_RE.match(other):
+                    where.at("aliases", name, i).fail("a Python identifier", other)
+            p.aliases[str(name)] = others
     return p
 
 
@@ -132,6 +147,8 @@ def _read_check(where, rc, asg, registry):
     points = number(where.at("points"), rc["points"], nonneg=True)
     visibility = string(where.at("visibility"), rc.get("visibility", asg.defaults.visibility), VISIBILITIES)
     config = kind.parse(where, rc, asg)
+    # every name a step uses is defined before it is used (a typo is the spec's error, here)
+    scenario.resolve_config(config, files={os.path.basename(p) for p in asg.support})
     exercises = str_list(where.at("exercises"), rc["exercises"]) if "exercises" in rc else kind.exercised(config)
     for i, e in enumerate(exercises):
         if e.split(".")[0] not in asg.contract:

@@ -120,12 +120,16 @@ class StudentTarget:
         self.last_warnings = []
         self.warnings_log = []          # every warning since a check last cleared it (stability)
         self.cleanup_error = ""         # what went wrong releasing the handles, if anything
+        self.renames = {}               # contract name -> the accepted alias the submission defines
+
+    def _name(self, name):
+        return self.renames.get(name, name)
 
     def _encode(self, v):
         if isinstance(v, wire.Handle):
             return (Tag.HANDLE, v.hid)
         if isinstance(v, OwnFunction):
-            return (Tag.STUDENT, v.name)
+            return (Tag.STUDENT, self._name(v.name))
         if isinstance(v, Probe):
             if v.name in probes.NUMPY_PROBES:
                 return probes.NUMPY_PROBES[v.name]
@@ -147,7 +151,7 @@ class StudentTarget:
         return value
 
     def call(self, name, args=(), kwargs=None, keep=None):
-        return self._do({"op": Op.CALL, "target": ("name", name), "args": [self._encode(a) for a in args],
+        return self._do({"op": Op.CALL, "target": ("name", self._name(name)), "args": [self._encode(a) for a in args],
                          "kwargs": {k: self._encode(v) for k, v in (kwargs or {}).items()},
                          "keep": keep}, name)
 
