@@ -104,3 +104,18 @@ def unpack_archive(path, into):
         notes.append(f"{len(beyond)} file(s) of {os.path.basename(path)} were not unpacked (beyond "
                      f"{MAX_ARCHIVE_FILES} files or {MAX_ARCHIVE_BYTES // 1024 ** 2} MiB): {', '.join(beyond[:3])}")
     return notes
+
+
+def lone_archive(folder, wanted):
+    """The one .zip of a submission folder that holds none of the assignment's files (`wanted`)
+    -> its path (unpacked and graded as the folder), or None. Hidden entries and `__MACOSX/` do
+    not count; with two archives, neither is chosen."""
+    archives = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_ARCHIVE_DIRS)
+        for f in files:
+            if f in wanted:
+                return None
+            if f.endswith(".zip") and not f.startswith(".") and not os.path.islink(os.path.join(root, f)):
+                archives.append(os.path.join(root, f))
+    return archives[0] if len(archives) == 1 else None
