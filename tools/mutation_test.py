@@ -4,11 +4,15 @@ mutated reference crashes on the check), or, since grading reads pinned fixtures
 the fixtures with the mutant is refused (a published value no longer reproduced) or changes them;
 a survivor means neither the checks nor the fixtures can see that bug.
 
-    python tools/mutation_test.py [ASSIGNMENT ...] [--list] [--only SUBSTRING] [--jobs 2]
+    python tools/mutation_test.py [ASSIGNMENT ...] [--list] [--only SUBSTRING] [--jobs 2] [--course DIR]
 
 Equivalent mutants (a mutation that changes no observable behaviour the contract fixes, e.g.
-ReLU `x > 0` -> `x >= 0`) are listed with a reason in tools/mutation_equivalent.yaml (keys may
-be glob patterns, e.g. `train_nn:*` for reference code no check consults).
+ReLU `x > 0` -> `x >= 0`) are listed with a reason in tools/mutation_equivalent.yaml (for a
+course folder of its own, COURSE/tools/mutation_equivalent.yaml). A key is one site,
+FUNCTION:LINE:COLUMN:MUTATION; a glob pattern (`train_nn:*`) may only cover functions that
+grading never runs (checked: the correct submissions are graded once with the reference's calls
+traced), so a pattern can never hide a mutant of code a check consults. A key that matches no
+site (the reference changed) is an error too.
 Prints killed / survived / equivalent per assignment and every survivor; exits 1 if a
 non-equivalent mutant survives. Not part of the quick test command: it grades hundreds of times.
 """
@@ -130,17 +134,18 @@ def mutate(source, site):
     return ast.fix_missing_locations(T().visit(tree))
 
 
-def _correct_submissions(aid):
+def _correct_submissions(aid, course=None):
     """The reference itself plus every `expect: full` corpus variant (different styles and
     accepted alternatives, e.g. the other subgradient at a kink)."""
     subs = ["reference"]
     try:
-        from corpus_tools import manifest, materialize
+        from corpus_tools import corpus_of, manifest, materialize
         import tempfile
-        full = [n for n, s in manifest(aid).items() if (s or {}).get("expect") == "full"]
+        corpus = corpus_of(course)
+        full = [n for n, s in manifest(aid, corpus).items() if (s or {}).get("expect") == "full"]
         for n in full:
             d = tempfile.mkdtemp(prefix="mut-")
-            subs.append(materialize(aid, n, os.path.join(d, "s")))
+            subs.append(materialize(aid, n, os.path.join(d, "s"), corpus))
     except (FileNotFoundError, OSError):
         pass
     return subs
@@ -149,12 +154,13 @@ def _correct_submissions(aid):
 def run_mutant(args):
     import warnings
     warnings.simplefilter("ignore")       # mutants overflow and divide by zero; only verdicts matter
-    aid, site_key, submissions = args
+    aid, site_key, submissions, course = args
+    from nngrader.core.course import course_at
     from nngrader.engine import grading
     from nngrader.frontends import assignments
-    asg = assignments.load(aid)
+    asg = assignments.load(aid, course_at(course))
     ref_name = asg.reference
-    original = importlib.import_module(ref_name)
+    original = asg.course.import_reference(ref_name)
     with open(original.__file__) as f:
         source = f.read()
     site = next(s for s in sites(source) if s.key == site_key)
@@ -198,35 +204,93 @@ def _same(a, b):
     return a == b
 
 
+def executed_functions(asg, submissions):
+    """The reference's functions (qualified names) that grading the correct submissions, and
+    remaking the fixtures, runs at all."""
+    import warnings
+    from nngrader.engine import fixtures, grading
+    module = asg.course.import_reference(asg.reference)
+    path = os.path.realpath(module.__file__)
+    seen = set()
+
+    def profile(frame, event, arg):
+        if event == "call" and os.path.realpath(frame.f_code.co_filename) == path:
+            seen.add(getattr(frame.f_code, "co_qualname", frame.f_code.co_name))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sys.setprofile(profile)
+        try:
+            for sub in submissions:
+                grading.grade(asg, sub, label="trace")
+            for check in fixtures.fixture_checks(asg):
+                fixtures.build_cases(asg, check)
+        finally:
+            sys.setprofile(None)
+    return seen
+
+
+def equivalent_problems(aid, patterns, all_sites, executed):
+    """-> (the keys of the listed equivalent mutants, problems with the listing): a key that
+    matches no site, or a glob pattern covering a function grading runs."""
+    import fnmatch
+    problems, eq = [], set()
+    for pattern in patterns:
+        matched = [s for s in all_sites if fnmatch.fnmatchcase(s.key, pattern)]
+        if not matched:
+            problems.append(f"{aid}: equivalent key {pattern!r} matches no mutation site (the reference "
+                            f"changed?): remove it, or list the new key (`--list` prints them)")
+            continue
+        if any(c in pattern for c in "*?["):
+            ran = sorted({s.func for s in matched if s.func in executed})
+            if ran:
+                problems.append(f"{aid}: the pattern {pattern!r} covers {', '.join(ran)}, which grading runs: "
+                                f"it would hide real mutants ({len(matched)} sites); list the equivalent ones "
+                                f"one by one, each with its reason")
+                continue
+        eq.update(s.key for s in matched)
+    return eq, problems
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("assignments", nargs="*")
     p.add_argument("--list", action="store_true", help="only list the mutation sites")
     p.add_argument("--only", help="only sites whose key contains this")
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--course", metavar="DIR", help="a course folder of its own (default: the project's)")
     args = p.parse_args(argv)
+    from nngrader.core.course import course_at
     from nngrader.frontends import assignments
-    with open(EQUIVALENT) as f:
-        equivalent = yaml.safe_load(f) or {}
-    ids = args.assignments or assignments.available()
+    course = course_at(args.course)
+    listing = (os.path.join(course.root, "tools", "mutation_equivalent.yaml") if args.course else EQUIVALENT)
+    equivalent = {}
+    if os.path.exists(listing):
+        with open(listing) as f:
+            equivalent = yaml.safe_load(f) or {}
+    ids = args.assignments or course.available()
     bad = 0
     for aid in ids:
-        asg = assignments.load(aid)
-        with open(importlib.import_module(asg.reference).__file__) as f:
+        asg = assignments.load(aid, course)
+        with open(course.import_reference(asg.reference).__file__) as f:
             all_sites = sites(f.read())
         chosen = [s for s in all_sites if not args.only or args.only in s.key]
         if args.list:
             for s in chosen:
                 print(f"{aid} {s.key}")
             continue
-        import fnmatch
         patterns = (equivalent.get(aid) or {})
-        eq = {s.key for s in chosen if any(fnmatch.fnmatchcase(s.key, p) for p in patterns)}
+        subs = _correct_submissions(aid, args.course)
+        executed = (executed_functions(asg, subs) if any(any(c in k for c in "*?[") for k in patterns)
+                    else set())
+        eq_all, problems = equivalent_problems(aid, patterns, all_sites, executed)
+        for line in problems:
+            print(f"  LISTING {line}")
+        bad += len(problems)
+        eq = {s.key for s in chosen if s.key in eq_all}
         todo = [s for s in chosen if s.key not in eq]
-        subs = _correct_submissions(aid)
         started = time.monotonic()
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-            results = list(pool.map(run_mutant, [(aid, s.key, subs) for s in todo]))
+            results = list(pool.map(run_mutant, [(aid, s.key, subs, args.course) for s in todo]))
         killed = [r for r in results if r[1] == "killed"]
         survived = [r for r in results if r[1] == "survived"]
         print(f"{aid}: {len(chosen)} mutants — killed {len(killed)}, survived {len(survived)}, "
