@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 AID = "sentiment-2layer"
 EXAMPLE = os.path.join(ROOT, "examples", AID, "missing_mean")
 COURSE_FILES = [f"checks/{AID}.yaml", f"checks/{AID}", f"fixtures/{AID}", "reference/__init__.py",
-                "reference/numerics.py", "reference/sentiment_2layer.py"]
+                "reference/numerics.py", "reference/sentiment_2layer.py", "reference/sentiment_2layer_mistakes.py"]
 
 
 def installed_command():

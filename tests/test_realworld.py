@@ -1,6 +1,9 @@
 """Real-world packaging does not change a verdict: each case of tests/realworld/ (see
 tests/realworld_tools.py) gets exactly the score a fair TA would give, and the notes say what was
 done with what surrounds the functions."""
+import importlib.util
+import re
+
 import pytest
 
 from nngrader.engine import grading
@@ -36,4 +39,7 @@ def test_realworld_case(assignment, name, spec, tmp_path):
     assert run.score == spec["score"], f"{name} ({spec.get('why', '')}): {run.score:g}, lost:\n" + "\n".join(lost) \
         + f"\nnotes:\n{notes}"
     for text in spec.get("notes", []):
+        missing = re.match(r"the grader does not have (\w+)", text)
+        if missing and importlib.util.find_spec(missing.group(1)) is not None:
+            continue        # this machine has the package (e.g. torch for a benchmark): nothing is stood in
         assert text in notes, f"no {text!r} in the notes:\n{notes}"

@@ -11,6 +11,7 @@ Requests arrive as pickles (trusted direction). Replies contain builtins only: a
 as (P.Tag.ND, dtype, shape, bytes) so the grading side can unpickle them with no globals at
 all, and an ndarray subclass cannot survive the trip.
 """
+import difflib
 import os
 import sys
 import time
@@ -45,6 +46,7 @@ class Worker:
     def __init__(self, np, modules, scratch):
         self.np = np
         self.scratch = scratch          # the folder holding the submission (the working folder)
+        self.trace = []                 # what a traced call saw computing in float32
         self.modules = modules          # module name -> module object
         self.main = None
         self.handles = {}
@@ -119,7 +121,8 @@ class Worker:
         if self.main is None:
             raise LookupError("submission not loaded")
         if not hasattr(self.main, name):
-            raise _Missing(name)
+            defined = [n for n in dir(self.main) if callable(getattr(self.main, n, None))]
+            raise _Missing(name + _defines_instead(name, defined))
         return getattr(self.main, name)
 
     # ---- operations ---------------------------------------------------------------------
@@ -165,23 +168,74 @@ class Worker:
         elif target[0] == "method":
             obj = self.handles[target[1]]
             if not hasattr(obj, target[2]):
-                raise _Missing(f"{type(obj).__name__}.{target[2]}")
+                raise _Missing(f"{type(obj).__name__}.{target[2]}" + _defines_instead(target[2], dir(obj)))
             fn = getattr(obj, target[2])
         else:
             raise ValueError(f"bad target {target!r}")
         args = [self.resolve(a) for a in req.get("args", [])]
         kwargs = {k: self.resolve(v) for k, v in req.get("kwargs", {}).items()}
-        result = fn(*args, **kwargs)
+        result = self._traced(fn, args, kwargs) if req.get("trace") else fn(*args, **kwargs)
         return self.encode(result, req.get("keep"))
+
+    def _traced(self, fn, args, kwargs):
+        """Call fn while watching the submission's own functions return: which of them hold
+        float32 (or float16) arrays, or return float64 arrays of float32 numbers -> self.trace
+        (what computes in float32, for the grading side's choice of tolerance)."""
+        np, scratch = self.np, self.scratch
+        found, exact = {}, {}
+
+        def float32_numbers(v):
+            finite = v[np.isfinite(v)]
+            if finite.size != v.size or not np.array_equal(finite.astype(np.float32).astype(np.float64), finite):
+                return -1
+            return int(np.count_nonzero(finite.astype(np.float16).astype(np.float64) != finite))
+
+        def watch(frame, event, arg):
+            if event != "return" or not frame.f_code.co_filename.startswith(scratch):
+                return
+            name = getattr(frame.f_code, "co_qualname", frame.f_code.co_name)
+            if name in found:
+                return
+            try:
+                code = frame.f_code
+                params = set(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+                for label, v in list(frame.f_locals.items()):
+                    if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.dtype.itemsize <= 4:
+                        found[name] = f"{name} holds a {v.dtype} array ({label})"
+                        return
+                    if (label not in params and isinstance(v, np.ndarray) and v.dtype == np.float64
+                            and float32_numbers(v) >= 2):
+                        found[name] = f"{name} holds float32 numbers in a float64 array ({label})"
+                        return
+                if isinstance(arg, np.ndarray) and arg.dtype == np.float64 and arg.size:
+                    n = float32_numbers(arg)
+                    exact[name] = -1 if n < 0 or exact.get(name, 0) < 0 else exact.get(name, 0) + n
+            except Exception:                   # a lying object among the locals: this function gives no evidence
+                exact[name] = -1
+
+        previous = sys.getprofile()
+        sys.setprofile(watch)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            sys.setprofile(previous)
+            self.trace = list(found.values()) + [f"{n} returns float32 numbers in float64 arrays"
+                                                 for n, k in exact.items() if k >= 2 and n not in found]
 
     def op_getattr(self, req):
         obj = self.handles[req["handle"]]
         if not hasattr(obj, req["attr"]):
-            raise _Missing(f"{type(obj).__name__}.{req['attr']}")
+            raise _Missing(f"{type(obj).__name__}.{req['attr']}" + _defines_instead(req["attr"], dir(obj)))
         return self.encode(getattr(obj, req["attr"]), req.get("keep"))
 
     def op_setattr(self, req):
         obj = self.handles[req["handle"]]
+        if not hasattr(obj, req["attr"]):
+            # the contract's attribute is not there, but one named like it is: setting the
+            # contract's name would only add an attribute the object's code never reads
+            instead = _defines_instead(req["attr"], list(getattr(obj, "__dict__", {})))
+            if instead:
+                raise _Missing(f"{type(obj).__name__}.{req['attr']}" + instead)
         setattr(obj, req["attr"], self.resolve(req["value"]))
         return None
 
@@ -318,6 +372,16 @@ class Worker:
 
 class _Missing(Exception):
     """A name the contract asks for is not defined by the submission."""
+
+
+def _defines_instead(name, names):
+    """'; it defines X' for names like `name` (another case, `name` + more, a close spelling),
+    or '' (the grading side turns it into "it defines `weight`")."""
+    public = [n for n in names if isinstance(n, str) and not n.startswith("_") and n != name]
+    low = name.lower()
+    close = [n for n in public if n.lower().startswith(low)]
+    close += [n for n in difflib.get_close_matches(name, public, n=3, cutoff=0.85) if n not in close]
+    return "; it defines " + ", ".join(f"`{n}`" for n in close[:3]) if close else ""
 
 
 # ---- packages the grader does not have --------------------------------------------------------
@@ -689,7 +753,9 @@ def main(argv):
                     value = op(req)
             reply = (P.REPLY_OK, value, {"seconds": time.perf_counter() - started,
                                    "warnings": [_text(f"{w.category.__name__}: {_text(w.message)}", 300)
-                                                for w in caught[:20]]})
+                                                for w in caught[:20]],
+                                   "float32": [_text(t, 200) for t in worker.trace[:5]]})
+            worker.trace = []
         except _Missing as exc:
             reply = (P.REPLY_ERROR, {"category": P.FailureKind.MISSING.value, "type": "AttributeError",
                                "message": str(exc), "traceback": ""})

@@ -29,6 +29,38 @@ def received_dtype(value):
     return "float64"
 
 
+def _arrays(values):
+    for v in values:
+        if isinstance(v, (list, tuple)) and not all(np.isscalar(x) for x in v):
+            yield from _arrays(v)
+        else:
+            arr, problem = coerce(v)
+            if problem is None:
+                yield arr
+
+
+def float32_exact(values, min_nontrivial=3):
+    """True when every received entry is a float32 number stored in float64 and at least
+    `min_nontrivial` of them are not also float16 numbers (0, 1, 0.5 are float32 numbers in any
+    code). A float64 computation yields a float32 number by chance once in ~5e8 entries, so this
+    is evidence that the last operation ran in float32."""
+    nontrivial = 0
+    for arr in _arrays(values):
+        finite = arr[np.isfinite(arr)]
+        if finite.size != arr.size:
+            return False
+        with np.errstate(over="ignore"):
+            if not np.array_equal(finite.astype(np.float32).astype(np.float64), finite):
+                return False
+            nontrivial += int(np.count_nonzero(finite.astype(np.float16).astype(np.float64) != finite))
+    return nontrivial >= min_nontrivial
+
+
+def bitwise_equal(a_values, b_values):
+    a, b = list(_arrays(a_values)), list(_arrays(b_values))
+    return len(a) == len(b) and all(x.shape == y.shape and np.array_equal(x, y, equal_nan=True) for x, y in zip(a, b))
+
+
 def coerce(value):
     """Received value -> plain float64 ndarray, or an explanation of why it is not numeric."""
     if isinstance(value, wire.Opaque):

@@ -121,6 +121,8 @@ class StudentTarget:
         self.warnings_log = []          # every warning since a check last cleared it (stability)
         self.cleanup_error = ""         # what went wrong releasing the handles, if anything
         self.renames = {}               # contract name -> the accepted alias the submission defines
+        self.trace_precision = False    # calls report which of the submission's functions compute in float32
+        self.precision_trace = []
 
     def _name(self, name):
         return self.renames.get(name, name)
@@ -145,7 +147,12 @@ class StudentTarget:
         return v
 
     def _do(self, req, what):
+        if self.trace_precision and req.get("op") == Op.CALL:
+            req["trace"] = True
         value = self.process.request(req, what)
+        if self.trace_precision:
+            self.precision_trace += [str(t) for t in self.process.last_meta.get("float32", [])
+                                     if isinstance(t, str)]
         self.last_warnings = list(self.process.last_meta.get("warnings", []))
         self.warnings_log.extend(self.last_warnings)
         return value

@@ -10,7 +10,7 @@ def test_output(result):
     check, out = result.check, result.outcome
     head = [check.description] if check.description else []
     if out.passed:
-        return "\n".join(head + [out.checked])
+        return "\n".join(head + [out.checked] + out.lines)       # a passing check's lines are notes
     if check.visibility == "hidden":
         return "\n".join(head + [f"{HIDDEN_MESSAGE}: {out.short}"])
     return "\n".join(head + [out.checked] + out.lines)
@@ -81,6 +81,8 @@ def report(run):
         if not r.outcome.passed:
             body = [r.outcome.checked] + r.outcome.lines
             lines += ["       " + t for t in "\n".join(body).splitlines()]
+        elif r.outcome.lines and r.check.visibility != "hidden":
+            lines += ["       " + t for t in "\n".join(r.outcome.lines).splitlines()]
     if run.errors:
         lines += ["", "GRADER ERRORS (tracebacks):"] + run.errors
     return "\n".join(lines)
