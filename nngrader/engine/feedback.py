@@ -6,7 +6,7 @@ import numpy as np
 
 from nngrader.core.outcome import Outcome
 from nngrader.core.protocol import FailureKind
-from nngrader.engine import inputs
+from nngrader.engine import expr, inputs, scenario
 
 
 def outcome(check, checked, problem, arg_names, detail=None):
@@ -60,7 +60,7 @@ def failure_lines(problem, arg_names, hidden=False):
         else:
             lines = [f"{called} is not implemented yet (it raises NotImplementedError)."]
     elif f.category == FailureKind.MISSING:
-        lines = [f"your submission does not define {f.message}, which the contract asks for."]
+        lines = [missing_text(f.message)]
     elif f.category in (FailureKind.SYNTAX, FailureKind.IMPORT):
         lines = [f"your submission could not be imported: {f.type_name}: {f.message}"]
     elif f.category in (FailureKind.TIMEOUT, FailureKind.DIED, FailureKind.BUDGET, FailureKind.MEMORY,
@@ -84,6 +84,17 @@ def failure_lines(problem, arg_names, hidden=False):
     return lines
 
 
+def missing_text(message):
+    """'Linear.w; it defines `weight`' -> "your Linear has no attribute `w`, which the contract asks
+    for; it defines `weight`." (the worker names what is defined with a name like it)."""
+    name, _, instead = message.partition("; it defines ")
+    also = f"; it defines {instead}" if instead else ""
+    if "." in name:
+        owner, attr = name.split(".", 1)
+        return f"your {owner} has no attribute `{attr}`, which the contract asks for{also}."
+    return f"your submission does not define {name}, which the contract asks for{also}."
+
+
 def _raising_function(traceback_text):
     """The innermost function of the student's traceback (qualified, e.g. Linear.forward)."""
     inner = re.findall(r"^innermost: ([\w.<>]+)$", traceback_text or "", re.M)
@@ -105,3 +116,45 @@ def mismatch_lines(problem, arg_names, hidden=False):
     if problem.note:
         lines.append(problem.note)
     return lines
+
+
+def as_received(steps, env, input_names):
+    """(names, env) showing an example as the student's code received it: a value an `eval` step
+    makes from the inputs (`y_row.T` passed as `y_onehot`) is shown under the name it is passed as,
+    with its shape, instead of the input it was made from."""
+    env = dict(env)
+    made = {}                                   # eval name -> the input names it is made from
+    for s in steps:
+        if s.op != "eval":
+            continue
+        used = expr.names(s.value)
+        if not used <= set(env) - set(scenario.result_names(steps)):
+            continue                            # made from results, not from the inputs
+        try:
+            env[s.as_name] = expr.evaluate(s.value, env)
+        except (TypeError, ValueError, LookupError, ArithmeticError, expr.ExprError):
+            continue
+        made[s.as_name] = used
+    if not made:
+        return list(input_names), env
+    passed = set()
+    for s in steps:
+        if s.op in ("call", "new", "set"):
+            refs = list(s.args) + list(s.kwargs.values()) + ([s.value] if s.op == "set" else [])
+            passed |= {r.name for r in _flat(refs) if isinstance(r, scenario.Name)}
+    shown = [m for m in made if m in passed]
+    hidden = {n for m in shown for n in made[m]} - passed
+    names = []
+    for n in input_names:                        # each made value in the place of its first input
+        if n not in hidden:
+            names.append(n)
+        names += [m for m in shown if n in made[m] and m not in names]
+    return names + [m for m in shown if m not in names], env
+
+
+def _flat(refs):
+    for r in refs:
+        if isinstance(r, (list, tuple)):
+            yield from _flat(r)
+        else:
+            yield r
