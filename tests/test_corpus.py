@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from corpus_tools import CORPUS, materialize, variants, verdict_problems
+from corpus_tools import CORPUS, check_mistake_field, materialize, size_problem, variants, verdict_problems
 from nngrader.engine import grading
 from nngrader.frontends import assignments
 
@@ -31,10 +31,16 @@ def test_variant(assignment, name, variant, tmp_path):
     assert not problems, "\n".join(problems)
 
 
-def test_corpus_size():
-    """The issue's floor: at least 6 correct and 20 single-bug variants per assignment."""
-    for a in ASSIGNMENTS:
-        vs = [s or {} for _, s in variants(a)]
-        correct = sum(1 for s in vs if s.get("expect") == "full")
-        bugs = sum(1 for s in vs if "bug_in" in s)
-        assert correct >= 6 and bugs >= 20, f"{a}: {correct} correct, {bugs} bug variants"
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_corpus_size(assignment):
+    """The floor: at least MIN_CORRECT correct and MIN_BUGS single-bug variants per assignment
+    (`-k <id>` selects it with the assignment's variants)."""
+    assert size_problem(variants(assignment)) == "", assignment
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_bug_variants_name_their_mistake(assignment):
+    """Every bug variant names its mistake: an id of the catalog (nngrader/engine/mistakes.py) or
+    `none`, which tests/test_diagnosis.py holds the grader's diagnosis to."""
+    problems = [p for name, spec in variants(assignment) for p in [check_mistake_field(name, spec or {})] if p]
+    assert not problems, "\n".join(problems)

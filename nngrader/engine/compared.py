@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from nngrader.core.errors import HarnessBug, SpecError
+from nngrader.core.protocol import FailureKind
 from nngrader.core.model import number, req_map, str_list, string
-from nngrader.engine import feedback, inputs, scenario, search
+from nngrader.engine import diagnosis, feedback, hints, inputs, orders, precision, scenario, search
 
-FIELDS = ("dims", "args", "call", "returns", "steps", "compare", "alternatives", "kink")
+FIELDS = ("dims", "args", "call", "returns", "steps", "compare", "alternatives", "kink", "layouts", "return_orders", "variants",
+          "structure")
 
 
 @dataclass
@@ -24,6 +26,10 @@ class Config:
     compare: list
     alternatives: dict = field(default_factory=dict)
     kink: tuple = None          # (argument name, value) where the alternatives may differ
+    variants: list = field(default_factory=list)   # the assignment's own mistakes (diagnosis)
+    layouts: list = field(default_factory=list)     # [{argument: symbolic shape}]: other accepted input shapes
+    return_orders: dict = field(default_factory=dict)   # {call: [other accepted orders of its results]}
+    structure: dict = field(default_factory=dict)   # what the values mean, for hints (hints.parse_structure)
 
 
 def parse(where, raw, asg):
@@ -61,7 +67,51 @@ def parse(where, raw, asg):
         if k["arg"] not in spec.names():
             raise SpecError(f"{where.at('kink', 'arg')}: {k['arg']!r} is not a generated argument.")
         kink = (k["arg"], number(where.at("kink", "at"), k["at"]))
-    return Config(inputs=spec, steps=steps, compare=names, alternatives=dict(alts), kink=kink)
+    layouts = parse_layouts(where.at("layouts"), raw.get("layouts", []), spec)
+    return_orders = orders.parse(where.at("return_orders"), raw.get("return_orders"), steps)
+    return Config(inputs=spec, steps=steps, compare=names, alternatives=dict(alts), kink=kink,
+                  layouts=layouts, return_orders=return_orders, variants=diagnosis.parse_variants(where.at("variants"), raw.get("variants", [])),
+                  structure=hints.parse_structure(where.at("structure"), raw.get("structure")))
+
+
+def parse_layouts(where, raw, spec):
+    """`layouts: [{g: [n], y: [n]}, ...]`: the same generated values in other shapes the handout
+    allows, tried in order when the submission raises on the declared shapes (e.g. its own
+    `assert g.shape == y.shape`). Each layout keeps every entry: only the shape changes."""
+    if not isinstance(raw, list):
+        where.fail("a list of {argument: shape} mappings", raw)
+    out = []
+    args = {a.name: a for a in spec.args}
+    for i, layout in enumerate(raw):
+        if not isinstance(layout, dict) or not layout:
+            where.at(i).fail("a mapping {argument: shape}, e.g. {g: [n], y: [n]}", layout)
+        for name, shape in layout.items():
+            if name not in args or args[name].shape is None:
+                raise SpecError(f"{where.at(i, name)}: {name!r} is not a generated array argument "
+                                f"(generated: {', '.join(a for a in args if args[a].shape is not None)}).")
+            if not isinstance(shape, list) or not all(
+                    (isinstance(d, str) and d in spec.dims) or (isinstance(d, int) and not isinstance(d, bool))
+                    for d in shape):
+                where.at(i, name).fail("a shape of declared dimensions and integers, e.g. [n] or [n, 1]", shape)
+        out.append(dict(layout))
+    return out
+
+
+def relayout(env, layout):
+    """The example's values in another accepted layout (same entries, other shapes)."""
+    out = dict(env)
+    for name, shape in layout.items():
+        value = np.asarray(env[name])
+        target = tuple(env[d] if isinstance(d, str) else int(d) for d in shape)
+        if int(np.prod(target, dtype=np.int64)) != value.size:
+            raise SpecError(f"layouts: {name} of shape {value.shape} cannot be laid out as {list(shape)} "
+                            f"= {target} (a layout may only change the shape, not the number of entries).")
+        out[name] = value.reshape(target)
+    return out
+
+
+def _shapes_text(env, names):
+    return ", ".join(f"{n} {tuple(np.shape(env[n]))}" for n in names)
 
 
 def localize_kink(cfg, check, env, ref_env, upper_env):
@@ -103,21 +153,60 @@ def run(check, ctx, verify=None, what="against the reference"):
 
     def one(draw):
         env = inputs.build(cfg.inputs, draw)
+        ctx.student.warnings_log = []
+        stu_env, problem = search.run_student(ctx.student, cfg.steps, env, draw)
+        note = ""
+        if problem and cfg.layouts and problem.failure is not None \
+                and problem.failure.category == FailureKind.EXCEPTION:
+            for layout in cfg.layouts:
+                other = relayout(env, layout)
+                ctx.student.warnings_log = []
+                stu_other, again = search.run_student(ctx.student, cfg.steps, other, draw)
+                if again is None:
+                    note = (f"  note: your code raised on {_shapes_text(env, layout)} "
+                            f"({problem.failure.type_name or 'an error'}); it was graded on "
+                            f"{_shapes_text(other, layout)} instead, a layout the handout also allows")
+                    env, stu_env, problem = other, stu_other, None
+                    break
+        if problem:
+            search.run_reference(ref, cfg.steps, env)     # where the reference fails too, the spec is at fault
+            return problem
         ref_env = search.run_reference(ref, cfg.steps, env)
         upper = search.run_reference(alt, cfg.steps, env) if alt else None
         if upper is not None and cfg.kink:
             upper = localize_kink(cfg, check, env, ref_env, upper)
-        ctx.student.warnings_log = []
-        stu_env, problem = search.run_student(ctx.student, cfg.steps, env, draw)
-        if problem:
-            return problem
+        dims = {k: v for k, v in env.items() if isinstance(v, int) and not isinstance(v, bool)}
+        stu_env, order_notes = orders.resolve(cfg.steps, cfg.return_orders, ref_env, stu_env,
+                                              check.tolerance, dims, accept)
+        note = "\n".join([note] + order_notes if note else order_notes)
         mismatches = verify(stu_env, env) if verify else []
-        mismatches += search.compare_envs(cfg.compare, ref_env, stu_env, check, accept, upper)
-        return search.Problem(env=env, draw=draw, mismatches=mismatches) if mismatches else None
+        tolerances = search.tolerance_map(cfg.steps)
+        compared_ = search.compare_envs(cfg.compare, ref_env, stu_env, check, accept, upper, tolerances=tolerances)
+        if compared_ and "float32" in check.tolerance:
+            why = precision.evidence(ctx.student, ref, cfg.steps, env, cfg.compare, ref_env, stu_env, draw)
+            if why:
+                precision.record(ctx, check, why)
+            else:
+                why = precision.known(ctx, check)
+            if why and not search.compare_envs(cfg.compare, ref_env, stu_env, check, accept, upper,
+                                               tolerances=precision.as_float32(check, cfg.compare, tolerances)):
+                compared_ = []
+                float32_notes.add(precision.note(check, why))
+        mismatches += compared_
+        hints.structure_hints(mismatches, cfg.structure, env, ref_env)
+        return search.Problem(env=env, draw=draw, mismatches=mismatches, note=note) if mismatches else None
 
+    float32_notes = set()
     problem = search.search(cfg.inputs, check.seed, check.max_examples, one)
-    return outcome_for(check, cfg, problem, what)
+    diagnosis.diagnose(check, ctx, cfg.steps, cfg.inputs, cfg.compare, problem, cfg.variants)
+    out = outcome_for(check, cfg, problem, what)
+    if out.passed and float32_notes:
+        out.lines = sorted(float32_notes)
+    return out
 
 
 def outcome_for(check, cfg, problem, what="against the reference"):
-    return feedback.outcome(check, checked_text(check, cfg, what), problem, cfg.inputs.names())
+    names = cfg.inputs.names()
+    if problem is not None and problem.env is not None:     # the example as the code received it
+        names, problem.env = feedback.as_received(cfg.steps, problem.env, names)
+    return feedback.outcome(check, checked_text(check, cfg, what), problem, names)

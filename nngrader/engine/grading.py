@@ -26,7 +26,7 @@ from nngrader.core.errors import HarnessBug, SpecError, StudentFailure
 from nngrader.core.limits import Limits
 from nngrader.core.outcome import Outcome
 from nngrader.core.protocol import FailureKind
-from nngrader.engine import fixtures, submission_files
+from nngrader.engine import fixtures, replay, submission_files
 from nngrader.engine.targets import ReferenceTarget, StudentTarget
 
 REFERENCE_SUBMISSION = "reference"
@@ -71,7 +71,7 @@ class Context:
     """What a check kind may use: the submission (through StudentTarget only), the reference,
     the support files, and a memo for what is computed once per submission (a program's run)."""
 
-    def __init__(self, asg, process, submission_label, staged_dir):
+    def __init__(self, asg, process, submission_label, staged_dir, reference_source=None):
         self.asg = asg
         self.process = process
         self.student = StudentTarget(process)
@@ -81,6 +81,11 @@ class Context:
         self.files = {os.path.basename(p): p for p in asg.support}
         self.memo = {}                  # (purpose, key) -> value, for this submission only
         self._programs = None
+        # None: the course's reference module; else a stand-in for it (nngrader.engine.replay):
+        # a bundle's recorded reference, or the recorder that makes one
+        self.reference_source = reference_source if reference_source is not None else replay.stored(asg)
+        if self.reference_source is not None:
+            self.reference_source.attach(self)
 
     def programs(self):
         """The target that runs the submission as a program: a worker of its own that never
@@ -100,10 +105,15 @@ class Context:
         if self._programs is not None:
             self._programs.process.close()
 
-    def reference_module(self):
-        return self.asg.course.import_reference(self.asg.reference)
+    def reference_module(self, name=None):
+        """The assignment's reference module, or another reference-side module of the course."""
+        if self.reference_source is not None:
+            return self.reference_source.module(name)
+        return self.asg.course.import_reference(name or self.asg.reference)
 
     def reference(self, overrides=None):
+        if self.reference_source is not None:
+            return self.reference_source.target(self.files, overrides)
         return ReferenceTarget(self.reference_module(), self.files, overrides)
 
     def rerun(self, check):
@@ -129,6 +139,12 @@ def stage(asg, submission):
     if submission == REFERENCE_SUBMISSION:
         _stage_reference(asg, staged)
         return staged, notes
+    archive = (submission_files.lone_archive(submission, asg.files + asg.optional_files)
+               if os.path.isdir(submission) else None)
+    if archive:
+        notes.append(f"graded the archive {os.path.relpath(archive, submission)} as the submission folder "
+                     "(the folder holds no other submission files)")
+        submission = archive
     if os.path.isfile(submission) and submission.endswith(".zip"):
         unpacked = tempfile.mkdtemp(prefix="nngrader-unpacked-")
         try:
@@ -322,8 +338,9 @@ class Grading:
     Limits: `limits` (default: the documented defaults), then the assignment's `limits:` block,
     then `overrides` (the command line's --limit)."""
 
-    def __init__(self, asg, submission, limits=None, overrides=None, label=None):
+    def __init__(self, asg, submission, limits=None, overrides=None, label=None, reference_source=None):
         self.asg = asg
+        self.reference_source = reference_source
         self.submission = submission
         self.limits = (limits or Limits()).with_overrides(asg.limits).with_overrides(overrides or {})
         self.run_record = GradeRun(assignment=asg, submission=label or submission)
@@ -354,7 +371,7 @@ class Grading:
             present = [m for m in [self.asg.module] if os.path.exists(os.path.join(self._staged, m + ".py"))]
             process = StudentProcess(self._staged, present or [self.asg.module], limits=self.limits,
                                      support_files=self.asg.support, course_root=self.asg.course.root)
-            self.ctx = Context(self.asg, process, self.label, self._staged)
+            self.ctx = Context(self.asg, process, self.label, self._staged, self.reference_source)
             if not self.nothing_submitted:
                 process.start(wait=False)   # the worker boots while this process loads hypothesis
                 import hypothesis  # noqa: F401  (loaded here, overlapping the worker's start-up)
@@ -363,6 +380,7 @@ class Grading:
                 except StudentFailure as exc:
                     self.run_record.notes.extend(import_notes(exc))
                 self.run_record.notes.extend(load_notes(self.asg.module, process.load_info))
+                self.run_record.notes.extend(resolve_aliases(self.asg, process.names, self.ctx.student))
                 penalty = self.asg.policies.top_level_code_penalty
                 if penalty and process.load_info.get("failure"):
                     self.run_record.penalties.append(
@@ -399,15 +417,17 @@ class Grading:
             self.run_record.results.append(result)
             return result
         try:
-            with ctx.process.call_timeout(check.timeout):
+            with ctx.process.call_timeout(check.timeout), replay.around(ctx, check):
                 out = check.kind_impl.run(check, ctx)
         except StudentFailure as exc:
             out = Outcome(False, f"checked: {check.name}", lines=[exc.message], short=exc.message)
-        except (HarnessBug, Exception):
+        except (HarnessBug, Exception) as exc:
             if harness_errors == "raise":
                 raise
             tb = traceback.format_exc()
-            self.run_record.errors.append(f"{check.name}: {tb}")
+            # the spec's or the reference's mistake names its place first (file › check › field)
+            head = f"{exc}\n" if isinstance(exc, (HarnessBug, SpecError)) else ""
+            self.run_record.errors.append(f"{check.name}: {head}{tb}")
             out = Outcome(False, f"checked: {check.name}",
                           lines=["the grader itself failed on this check (not your fault); the course staff "
                                  "have the details"], short="grader error", error=tb)
@@ -424,6 +444,21 @@ class Grading:
             if on_result:
                 on_result(result)
         return self.run_record
+
+
+def resolve_aliases(asg, names, student):
+    """A contract function the submission defines only under an accepted alias (`policies ›
+    aliases`, where the handout itself uses that name) is graded under the alias -> notes."""
+    notes = []
+    defined = set(names)
+    for name, others in asg.policies.aliases.items():
+        if name in defined:
+            continue
+        found = next((o for o in others if o in defined), None)
+        if found:
+            student.renames[name] = found
+            notes.append(f"`{found}` is graded as `{name}` (an accepted name for it)")
+    return notes
 
 
 def grade(asg, submission, limits=None, only=None, label=None, on_result=None, overrides=None):

@@ -16,13 +16,14 @@ An argument is a name (generated argument, dimension or earlier result), a numbe
 {own: NAME} (the implementation's own function), {probe: NAME}, {file: NAME}, {list: [...]},
 {tuple: [...]}, {text: "a string"}.
 """
-from dataclasses import dataclass, field
+import difflib
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from nngrader.boundary import wire
 from nngrader.core.errors import SpecError, StudentFailure
-from nngrader.core.model import req_map, string
+from nngrader.core.model import read_tolerance, req_map, string
 from nngrader.engine import expr
 from nngrader.engine.targets import DataFile, OwnFunction, Probe
 
@@ -32,6 +33,7 @@ class Ret:
     name: str
     accept: list = field(default_factory=list)    # extra accepted symbolic shapes
     handle: bool = False                            # opaque: kept behind a handle
+    tolerance: dict = None                          # {dtype: Tolerance} replacing the check's for this value
 
 
 @dataclass
@@ -44,13 +46,18 @@ class Step:
     as_name: str = ""
     value: object = None
     index: int = 0
+    where: object = None        # its place in the spec (core.model.Where), for spec errors
+    passed: dict = None         # scalar values actually passed (set on a failing step's copy)
 
     def callee(self):
         return self.target.split(".")[0] if "." not in self.target else self.target
 
     def describe(self):
         if self.op in ("call", "new"):
-            return f"{self.target}({', '.join(_ref_text(a) for a in self.args)})"
+            text = f"{self.target}({', '.join(_ref_text(a) for a in self.args)})"
+            if self.passed:
+                text += " with " + ", ".join(f"{k} = {v!r}" for k, v in self.passed.items())
+            return text
         if self.op == "get":
             return self.target
         if self.op == "set":
@@ -114,11 +121,16 @@ def parse_ref(where, raw, probes=("cubic", "softsign", "identity", "squash", "ze
 
 
 def _parse_ret(where, raw):
-    r = req_map(where, raw, {"name", "accept", "handle"}, required=("name",))
+    r = req_map(where, raw, {"name", "accept", "handle", "tolerance"}, required=("name",))
     accept = r.get("accept", [])
-    if not isinstance(accept, list) or not all(isinstance(s, list) for s in accept):
-        where.at("accept").fail("a list of shapes, e.g. [[], [1, N]]", accept)
-    return Ret(name=string(where.at("name"), r["name"]), accept=accept, handle=bool(r.get("handle", False)))
+    if not isinstance(accept, list) or not all(isinstance(s, list) or s == "squeeze" for s in accept):
+        where.at("accept").fail("a list of shapes, e.g. [[], [1, N]], or `squeeze`", accept)
+    tolerance = None
+    if "tolerance" in r:
+        t = req_map(where.at("tolerance"), r["tolerance"], {"float64", "float32"})
+        tolerance = {k: read_tolerance(where.at("tolerance", k), v) for k, v in t.items()}
+    return Ret(name=string(where.at("name"), r["name"]), accept=accept, handle=bool(r.get("handle", False)),
+               tolerance=tolerance)
 
 
 def parse_steps(where, raw):
@@ -132,7 +144,7 @@ def parse_steps(where, raw):
         if len(ops) != 1:
             raise SpecError(f"{w}: a step needs exactly one of {', '.join(OPS)}.")
         op = ops[0]
-        s = Step(op=op)
+        s = Step(op=op, where=w)
         if op in ("call", "new", "set", "get"):
             s.target = string(w.at(op), rs[op])
         args = rs.get("args", [])
@@ -208,6 +220,74 @@ def exercised(steps, env_names=()):
     return out
 
 
+class UnboundName(SpecError):
+    """A step refers to a name nothing defines: the spec's mistake, never the submission's."""
+
+
+def resolve(steps, known, files=None):
+    """Every name the steps use must be defined before it is used: a generated argument or a
+    dimension (`known`), or the result of an earlier step; a `{file: NAME}` must be one of
+    `files` (the support files' names) when given. -> the names defined after the steps.
+    Raises UnboundName naming the file, the check and the field."""
+    bound = set(known)
+    for step in steps:
+        for j, a in enumerate(step.args):
+            _resolve_ref(step, ("args", j), a, bound, files)
+        for k, v in step.kwargs.items():
+            _resolve_ref(step, ("kwargs", k), v, bound, files)
+        if step.op == "set":
+            _resolve_ref(step, ("value",), step.value, bound, files)
+        if step.op in ("set", "get") or (step.op == "call" and "." in step.target):
+            handle = step.target.split(".", 1)[0]
+            if handle not in bound:
+                _unbound(step, (step.op,), handle, bound, "no earlier step keeps an object of that name "
+                                                          "(a `new` step's `as`, or a return with `handle: true`)")
+        if step.op == "eval":
+            for n in sorted(expr.names(step.value)):
+                if n not in bound:
+                    _unbound(step, ("eval",), n, bound)
+        rets = step.returns if isinstance(step.returns, list) else ([step.returns] if step.returns else [])
+        bound.update(r.name for r in rets)
+        if step.as_name:
+            bound.add(step.as_name)
+    return bound
+
+
+def _resolve_ref(step, trail, ref, bound, files):
+    if isinstance(ref, Name) and ref.name not in bound:
+        _unbound(step, trail, ref.name, bound)
+    elif isinstance(ref, DataFile) and files is not None and ref.name not in files:
+        where = step.where.at(*trail) if step.where is not None else step.describe()
+        raise UnboundName(f"{where}: {{file: {ref.name}}} is not a support file of the assignment "
+                          f"(support files: {', '.join(sorted(files)) or 'none'}); list it under "
+                          f"`assignment: support:`.")
+    elif isinstance(ref, (list, tuple)):
+        for i, r in enumerate(ref):
+            _resolve_ref(step, trail + (i,), r, bound, files)
+
+
+def _unbound(step, trail, name, bound, why="no generated argument, dimension or earlier step defines it"):
+    where = step.where.at(*trail) if step.where is not None else step.describe()
+    close = difflib.get_close_matches(name, sorted(bound), n=1)
+    raise UnboundName(f"{where}: {name!r} is not defined here: {why}. Defined at this step: "
+                      f"{', '.join(sorted(bound)) or 'nothing'}." + (f" Did you mean {close[0]!r}?" if close else ""))
+
+
+def resolve_config(config, files=None, extra=()):
+    """Resolve the names of a check whose values all come from its generated inputs
+    (`config.inputs`): `setup`, then `steps`, then `loss_steps` (which may use what the earlier
+    steps returned). Configs without generated inputs (e.g. cases read from course data) are
+    left to their kind."""
+    spec = getattr(config, "inputs", None)
+    if spec is None or not hasattr(spec, "dims") or getattr(config, "source", "generated") != "generated":
+        return
+    bound = set(spec.dims) | set(spec.names()) | set(extra)
+    for field_name in ("setup", "steps", "loss_steps", "score_steps"):
+        steps = getattr(config, field_name, None)
+        if isinstance(steps, list) and steps and isinstance(steps[0], Step):
+            bound = resolve(steps, bound, files)
+
+
 class StepFailure(Exception):
     """Student code failed inside a step; carries the step for the feedback."""
 
@@ -233,14 +313,31 @@ def run(target, steps, env):
         try:
             _run_step(target, step, env)
         except StudentFailure as exc:
-            raise StepFailure(step, exc) from None
+            raise StepFailure(with_values(step, env), exc) from None
+        except ShapeOfReturn as exc:
+            exc.step = with_values(step, env)
+            raise
     return env
+
+
+def with_values(step, env):
+    """A copy of `step` that also shows the scalar values it was given (a step count computed
+    by an `eval`, a learning rate): the feedback names what was actually passed."""
+    shown = {}
+    for ref in list(step.args) + list(step.kwargs.values()):
+        v = env.get(ref.name) if isinstance(ref, Name) else None
+        if isinstance(v, np.ndarray) and v.ndim == 0:
+            v = v[()]
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            shown[ref.name] = v.item() if isinstance(v, np.generic) else v
+    return replace(step, passed=shown) if shown else step
 
 
 def _value(ref, env):
     if isinstance(ref, Name):
         if ref.name not in env:
-            raise KeyError(f"step refers to {ref.name!r}, which no argument, dimension or earlier step defines")
+            raise UnboundName(f"a step refers to {ref.name!r}, which no argument, dimension or earlier "
+                              f"step defines (defined: {', '.join(sorted(map(str, env)))})")
         return env[ref.name]
     if isinstance(ref, list):
         return [_value(r, env) for r in ref]

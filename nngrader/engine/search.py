@@ -4,14 +4,19 @@ finding a minimal failing example with hypothesis (`feedback` turns it into line
 Deterministic: hypothesis is seeded with the check's seed, has no example database, and never
 prints; the same submission always meets the same examples.
 """
+import contextlib
+import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from nngrader.core.errors import HarnessBug, StudentFailure
+from nngrader.core.errors import HarnessBug, SpecError, StudentFailure
 from nngrader.core.protocol import FailureKind
 from nngrader.engine import comparison, inputs, scenario
 
+# Off while the reference is recorded for a bundle or replayed in one (nngrader.engine.replay.around):
+# shrinking would meet examples the reference was never recorded on.
+SHRINK = True
 # Student failures after which searching on is pointless (or costly): stop at the first one.
 FATAL = {FailureKind.NOT_IMPLEMENTED, FailureKind.MISSING, FailureKind.SYNTAX, FailureKind.TIMEOUT,
          FailureKind.DIED, FailureKind.BUDGET, FailureKind.MEMORY, FailureKind.PROTOCOL, FailureKind.IMPORT}
@@ -51,7 +56,7 @@ def search(input_spec, seed, max_examples, evaluate):
 
     @settings(max_examples=max_examples, deadline=None, database=None, derandomize=False,
               suppress_health_check=list(HealthCheck), verbosity=Verbosity.quiet,
-              phases=(Phase.explicit, Phase.generate, Phase.shrink), report_multiple_bugs=False,
+              phases=(Phase.explicit, Phase.generate) + ((Phase.shrink,) if SHRINK else ()), report_multiple_bugs=False,
               print_blob=False)
     @hyp_seed(seed)
     @given(inputs.strategy(input_spec))
@@ -63,7 +68,8 @@ def search(input_spec, seed, max_examples, evaluate):
             raise _Found(problem)
 
     try:
-        prop()
+        with _no_local_constants():
+            prop()
     except _Found as found:
         return found.problem
     except _Abort as abort:
@@ -75,6 +81,24 @@ def search(input_spec, seed, max_examples, evaluate):
         if problem is not None:
             return problem
     return None
+
+
+@contextlib.contextmanager
+def _no_local_constants():
+    """Hypothesis mixes into its draws numbers it finds in the source of every local module loaded
+    in this process (hypothesis.internal.conjecture.providers, hypothesis is pinned): the examples
+    would depend on what else the process imported (the command line, pytest, a bundle, an engine
+    installed in site-packages). They must not, so that pool is kept empty while checks search."""
+    import hypothesis  # noqa: F401  (loaded late, as in search(); its providers module comes with it)
+    providers = sys.modules["hypothesis.internal.conjecture.providers"]
+    before = providers._get_local_constants
+    providers._get_local_constants = providers.Constants
+    providers.CONSTANTS_CACHE.cache.clear()
+    try:
+        yield
+    finally:
+        providers._get_local_constants = before
+        providers.CONSTANTS_CACHE.cache.clear()
 
 
 def boundary_examples(input_spec):
@@ -93,10 +117,27 @@ def boundary_examples(input_spec):
 
 
 def run_reference(target, steps, env):
-    try:
-        return scenario.run(target, steps, env)
-    except Exception as exc:
-        raise HarnessBug(f"the reference failed on this check's steps: {type(exc).__name__}: {exc}") from exc
+    """The steps on the reference. Anything going wrong here is the spec's or the reference's
+    doing, never the submission's: a HarnessBug naming the file, the check and the step."""
+    for step in steps:
+        try:
+            env = scenario.run(target, [step], env)
+        except SpecError:
+            raise
+        except Exception as exc:
+            raise HarnessBug(reference_failure(step, exc, env)) from exc
+    return env
+
+
+def reference_failure(step, exc, env=None):
+    """'checks/x.yaml › train_loop › steps[0]: the reference failed on `train(X, y, lr, steps)` ...'"""
+    if isinstance(exc, scenario.StepFailure):
+        exc, step = exc.failure, exc.step
+    shown = scenario.with_values(step, env or {})
+    what = exc.message if isinstance(exc, scenario.ShapeOfReturn) else f"{type(exc).__name__}: {exc}"
+    return (f"{step.where or 'a step'}: the reference failed on `{shown.describe()}`: {what}. The spec does "
+            f"not fit the reference (an argument's name, shape or type, the returned values, or "
+            f"`returns:`); `python grader.py validate` dry-runs every check on the reference.")
 
 
 def run_student(target, steps, env, draw):
@@ -114,17 +155,21 @@ def run_student(target, steps, env, draw):
             release()
 
 
-def compare_envs(names, ref_env, stu_env, check, accept, upper_env=None, context=None):
+def compare_envs(names, ref_env, stu_env, check, accept, upper_env=None, context=None, tolerances=None):
+    """`tolerances`: {name: {dtype: Tolerance}} replacing the check's for some values (a
+    returned value's own `tolerance:`, see `tolerance_map`)."""
     dims = {k: v for k, v in ref_env.items() if isinstance(v, int) and not isinstance(v, bool)}
     out = []
     for name in names:
+        own = (tolerances or {}).get(name)
+        this = with_tolerance(check, {**check.tolerance, **own}) if own else check
         exp = ref_env[name]
         got = stu_env.get(name)
         upper = upper_env.get(name) if upper_env else None
         if isinstance(exp, (list, tuple)) and not _is_numeric_seq(exp):
-            out += _compare_list(name, exp, got, check, accept, dims, upper, context)
+            out += _compare_list(name, exp, got, this, accept, dims, upper, context)
             continue
-        m = comparison.compare(name, exp, got, check.tolerance, dims, accept.get(name), upper, context)
+        m = comparison.compare(name, exp, got, this.tolerance, dims, accept.get(name), upper, context)
         if m:
             out.append(m)
     return out
@@ -145,6 +190,28 @@ def _compare_list(name, exp, got, check, accept, dims, upper, context):
                                upper[i] if upper is not None else None, context)
         if m:
             out.append(m)
+    return out
+
+
+class with_tolerance:
+    """The check, seen with another tolerance (for one value)."""
+
+    def __init__(self, check, tolerance):
+        self._check = check
+        self.tolerance = tolerance
+
+    def __getattr__(self, name):
+        return getattr(self._check, name)
+
+
+def tolerance_map(steps):
+    """{result name: {dtype: Tolerance}} of the results that set their own `tolerance:`."""
+    out = {}
+    for s in steps:
+        rets = s.returns if isinstance(s.returns, list) else ([s.returns] if s.returns else [])
+        for r in rets:
+            if getattr(r, "tolerance", None):
+                out[r.name] = r.tolerance
     return out
 
 

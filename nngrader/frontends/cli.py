@@ -4,18 +4,23 @@
     nngrader grade SUBMISSION --assignment ID [--results PATH] [--only CHECK ...]
     nngrader list
     nngrader fixtures --assignment ID [--check NAME]
-    nngrader validate [ID ...]
+    nngrader validate [ID ...] [--static]
+    nngrader new ID [--module NAME] [--function NAME ...]
     nngrader check-results RESULTS.json [--require-tags]
+    nngrader bundle --assignment ID -o DIR
+    nngrader export-gradescope --assignment ID -o autograder.zip
 
 Every subcommand takes `--course DIR` (a course folder: checks/, fixtures/, data/, reference/;
 default: the project's own).
 
 Exit codes: 0 grading completed (whatever the score); 1 the grader itself failed on some
 check, or grading was stopped part-way (SIGTERM, SIGINT, SIGHUP, a harness exception): results
-are still written, with what was graded; 2 bad usage or a broken spec. check-results: 0 valid,
-1 not valid.
+are still written, with what was graded; 2 bad usage or a broken spec (for `grade reference`,
+also a reference scoring below 100 %). validate: 0 every spec loads and the reference passes
+every check, 2 not. check-results: 0 valid, 1 not valid.
 """
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -26,7 +31,7 @@ from nngrader.core.errors import SpecError
 from nngrader.core.limits import Limits
 from nngrader.core.outcome import Outcome
 from nngrader.engine import fixtures, grading
-from nngrader.frontends import assignments, results, results_schema
+from nngrader.frontends import assignments, bundle, gradescope_export, results, results_schema, scaffold
 
 
 def _parser():
@@ -49,11 +54,27 @@ def _parser():
     f.add_argument("action", nargs="?", choices=("regen", "check"), default="regen")
     f.add_argument("--assignment", help="one assignment (default: all of the course)")
     f.add_argument("--check", action="append", help="regen: only this fixture check (repeatable)")
-    v = sub.add_parser("validate", parents=[course], help="load and validate assignment specs")
+    v = sub.add_parser("validate", parents=[course],
+                       help="resolve every name of the specs, then dry-run every check on the reference")
     v.add_argument("ids", nargs="*")
+    v.add_argument("--static", action="store_true", help="only load and resolve; do not run the reference")
+    n = sub.add_parser("new", parents=[course], help="write the files a new assignment starts from")
+    n.add_argument("id", help="the new assignment's id (lower-case, digits, '-')")
+    n.add_argument("--module", help="the student's module name (default: the id with '_')")
+    n.add_argument("--function", action="append", dest="functions", metavar="NAME",
+                   help="a contract function (repeatable; default: forward)")
     r = sub.add_parser("check-results", help="validate a results.json against Gradescope's format")
     r.add_argument("path")
     r.add_argument("--require-tags", action="store_true", help="every test must carry a tag")
+    b = sub.add_parser("bundle", parents=[course],
+                       help="write a folder students grade themselves in with `pytest` (no reference code)")
+    b.add_argument("--assignment", required=True, help="assignment id (see `grader.py list`)")
+    b.add_argument("-o", "--output", required=True, metavar="DIR", help="a new (or empty) folder")
+    e = sub.add_parser("export-gradescope", parents=[course],
+                       help="write a Gradescope autograder zip (setup.sh, run_autograder)")
+    e.add_argument("--assignment", required=True, help="assignment id (see `grader.py list`)")
+    e.add_argument("-o", "--output", default="autograder.zip", metavar="ZIP",
+                   help="where to write the zip (default autograder.zip)")
     return p
 
 
@@ -61,7 +82,8 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         return {"grade": cmd_grade, "list": cmd_list, "fixtures": cmd_fixtures,
-                "validate": cmd_validate, "check-results": cmd_check_results}[args.command](args)
+                "validate": cmd_validate, "new": cmd_new, "check-results": cmd_check_results,
+                "bundle": cmd_bundle, "export-gradescope": cmd_export_gradescope}[args.command](args)
     except SpecError as exc:
         print(f"spec error: {exc}", file=sys.stderr)
         return 2
@@ -189,6 +211,10 @@ def _grade(args):
     if run.errors:
         print("\n".join(run.errors), file=sys.stderr)
         return 1
+    if args.submission == grading.REFERENCE_SUBMISSION and run.score < run.max_score:
+        print(f"the reference scores {run.score:g} of {run.max_score:g}: the spec does not fit it; "
+              f"`python grader.py validate {asg.id}` names each check and why", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -231,17 +257,64 @@ def cmd_fixtures(args):
 
 
 def cmd_validate(args):
+    """Load every spec (each name resolved), then grade the reference against it: a check the
+    reference does not pass in full is the spec's error, named with its reason (exit code 2)."""
     course = course_at(args.course)
     ids = args.ids or course.available()
     bad = 0
     for aid in ids:
         try:
             asg = assignments.load(aid, course)
-            print(f"{aid}: ok ({len(asg.checks)} checks, {asg.max_points:g} points)")
+            problems = [] if args.static else _dry_run(asg)
         except SpecError as exc:
             bad += 1
             print(f"{aid}: {exc}")
+            continue
+        if problems:
+            bad += 1
+            print(f"{aid}: the reference does not pass {len(problems)} of {len(asg.checks)} checks; the spec "
+                  f"does not fit it:")
+            print("\n".join(f"  {line}" for line in problems))
+            continue
+        ran = "" if args.static else "; the reference passes every check"
+        print(f"{aid}: ok ({len(asg.checks)} checks, {asg.max_points:g} points{ran})")
     return 2 if bad else 0
+
+
+def _dry_run(asg):
+    """Every check run on the reference (as a submission, through the same grading) -> one line
+    per check it does not pass in full: the check, its points, and why."""
+    run = grading.grade(asg, grading.REFERENCE_SUBMISSION, label="reference")
+    errors = {e.split(":", 1)[0]: e for e in run.errors}
+    out = []
+    for r in run.results:
+        if r.outcome.passed and r.score >= r.check.points:
+            continue
+        if r.check.name in errors:
+            text = errors[r.check.name][len(r.check.name) + 2:]
+            first = text.splitlines()[0] if text.strip() else ""
+            why = (first if not first.startswith("Traceback") else
+                   "the grader failed: " + [ln for ln in text.splitlines() if ln.strip()][-1])
+        else:
+            why = " | ".join(ln.strip() for ln in r.outcome.lines[:4] if not ln.startswith("rerun only"))
+        out.append(f"{r.check.name} ({r.check.kind}, {r.score:g} of {r.check.points:g} points): {why}")
+    if out and run.notes:
+        out.append("notes on the reference as a submission: " + " | ".join(run.notes))
+    return out
+
+
+def cmd_new(args):
+    """Write a new assignment's starting files into the course folder."""
+    # a new course folder may start here: it need not hold checks/ yet
+    root = os.path.abspath(args.course) if args.course else course_at(None).root
+    flag = f" --course {args.course}" if args.course else ""
+    written = scaffold.create(root, args.id, module=args.module, functions=args.functions or ["forward"],
+                              course_flag=flag)
+    for rel in written:
+        print(f"wrote {rel}")
+    print(f"next: write the reference and the checks, then `python grader.py validate {args.id}{flag}` "
+          f"(README.md, \"Adding an assignment\", lists every requirement and the command that checks it)")
+    return 0
 
 
 def cmd_check_results(args):
@@ -252,4 +325,22 @@ def cmd_check_results(args):
             print(f"  {line}")
         return 1
     print(f"{args.path}: valid Gradescope results")
+    return 0
+
+
+def cmd_bundle(args):
+    summary = bundle.main(args.assignment, args.output, course_at(args.course),
+                          progress=lambda c, why: print(f"{c.name}: graded only on submission ({why})" if why
+                                                        else f"recorded {c.name}"))
+    print(f"wrote {args.output}: {len(summary['bundled'])} checks; graded only on submission: "
+          f"{', '.join(summary['submission_only']) or 'none'}; hidden checks left out: {summary['hidden']}; "
+          f"recorded reference {summary['store_bytes'] / 1024 ** 2:.1f} MiB")
+    return 0
+
+
+def cmd_export_gradescope(args):
+    asg = assignments.load(args.assignment, course_at(args.course))
+    names = gradescope_export.write(asg, args.output)
+    print(f"wrote {args.output} ({len(names)} files): upload it as the assignment's autograder "
+          "(setup.sh and run_autograder at its root)")
     return 0

@@ -37,6 +37,7 @@ FIELD_SCHEMAS = {
     "fd_step": NUMBER, "fd_tolerance": {"$ref": "#/$defs/tolerance"},
     "trajectory_tolerance": {"$ref": "#/$defs/tolerance"},
     "max_entries": {"type": "integer", "minimum": 1}, "kink_threshold": NUMBER,
+    "verify_above": {"type": "integer", "minimum": 1},
     "iterations": {"type": "integer", "minimum": 1},
     "expect": {"enum": ["decrease", "match_reference"]}, "min_decrease": NUMBER,
     "min_accuracy": NUMBER, "cases": {"type": "integer", "minimum": 1},
@@ -50,11 +51,21 @@ FIELD_SCHEMAS = {
     "outputs": {"type": "object", "additionalProperties": {"type": "string"}},
     "program": {"type": "string"}, "reference_main": {"type": "string"},
     "published": {"type": "object", "additionalProperties": {"type": "string"}},
-    "variants": {"type": "object", "additionalProperties": {
-        "type": "object", "additionalProperties": False, "required": ["reference_main", "message"],
-        "properties": {"reference_main": {"type": "string"}, "message": {"type": "string"}}}},
+    # outputs: {name: {reference_main, message}}; compare/composition/answers: known mistakes for the diagnosis
+    "variants": {"oneOf": [
+        {"type": "object", "additionalProperties": {
+            "type": "object", "additionalProperties": False, "required": ["reference_main", "message"],
+            "properties": {"reference_main": {"type": "string"}, "message": {"type": "string"}}}},
+        {"type": "array", "items": {"type": "object"}}]},
     "read_bytes": {"type": "integer", "minimum": 1}, "run": {"type": "string"},
     "format": {"enum": ["labels", "metrics"]}, "metric_tolerance": {"$ref": "#/$defs/tolerance"},
+    "layouts": {"type": "array", "items": {"type": "object", "minProperties": 1, "additionalProperties": {
+        "type": "array", "items": {"type": ["string", "integer"]}}}},
+    "return_orders": {"type": "object", "additionalProperties": {
+        "type": "array", "items": {"type": "array", "items": {"type": "string"}}}},
+    "precision": {"type": "object", "additionalProperties": False, "required": ["minimum_digits"],
+                  "properties": {"minimum_digits": {"type": "integer", "minimum": 1},
+                                 "coarse_credit": {"type": "number", "minimum": 0, "maximum": 1}}},
     "too_large_ratio": NUMBER, "hints": {"type": "object", "additionalProperties": {"type": "string"}},
 }
 COMMON = {"name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, "kind": {"enum": REGISTRY.names()},
@@ -90,7 +101,9 @@ def build():
                                           "support": {"type": "array", "items": {"type": "string"}},
                                           "packages": {"type": "array", "items": {"type": "string"}}}},
             "policies": {"type": "object", "additionalProperties": False,
-                         "properties": {"top_level_code_penalty": {"type": "number", "minimum": 0}}},
+                         "properties": {"top_level_code_penalty": {"type": "number", "minimum": 0},
+                                        "aliases": {"type": "object", "additionalProperties": {
+                                            "type": "array", "items": {"type": "string"}}}}},
             "defaults": {"type": "object", "additionalProperties": False,
                          "properties": {"seed": {"type": "integer", "minimum": 0},
                                         "max_examples": {"type": "integer", "minimum": 1},

@@ -10,6 +10,10 @@
       compare: [dW1]                    # which results this check scores (default: all)
       alternatives: {relu_backward: relu_backward_at_kink_one}   # expected becomes an interval
       kink: {arg: x, at: 0.0}           # ...only where x == 0, for results shaped like x
+      variants:                         # known mistakes the diagnosis may name (a catalog id, and
+        - {mistake: derivative_at_preactivation, use: {gradients: gradients_derivative_at_preactivation}}
+                                        # the reference with functions of <reference>_mistakes)
+      structure: {upstream: dout, bias_column: {dw: 0}}   # what values mean, for hints relying on it
 
 With `kink`, the two references must agree everywhere else (else the check is a harness error:
 an alternative may only differ at the declared kink), and results shaped like the kink argument

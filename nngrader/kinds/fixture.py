@@ -29,11 +29,11 @@ from nngrader.boundary import safe_pickle
 from nngrader.core.errors import SpecError
 from nngrader.core.model import integer, req_map, str_list, string
 from nngrader.core.outcome import Outcome
-from nngrader.engine import compared, fixtures, inputs, scenario, search
+from nngrader.engine import compared, diagnosis, fixtures, inputs, orders, precision, scenario, search
 from nngrader.engine.kind import Kind
 from nngrader.engine.targets import ReferenceTarget
 
-FIELDS = ("source", "cases", "dims", "args", "steps", "compare", "fixture")
+FIELDS = ("source", "cases", "dims", "args", "steps", "compare", "fixture", "return_orders")
 
 
 @dataclass
@@ -44,6 +44,7 @@ class Config:
     steps: list
     compare: list
     fixture: str
+    return_orders: dict = None      # {call: [other accepted orders of its results]} (engine.orders)
 
 
 def parse(where, raw, asg):
@@ -61,7 +62,8 @@ def parse(where, raw, asg):
             raise SpecError(f"{where.at('compare', i)}: {n!r} is not returned by any step.")
     return Config(source=src, cases=integer(where.at("cases"), raw.get("cases", 8), minimum=1),
                   inputs=spec, steps=steps, compare=names,
-                  fixture=string(where.at("fixture"), raw.get("fixture", raw["name"])))
+                  fixture=string(where.at("fixture"), raw.get("fixture", raw["name"])),
+                  return_orders=orders.parse(where.at("return_orders"), raw.get("return_orders"), steps))
 
 
 def exercised(cfg):
@@ -76,20 +78,30 @@ def run(check, ctx):
     origin = "published course data" if cfg.source != "generated" else "the reference"
     checked = (f"checked: {calls} — on the {len(data['cases'])} cases of fixture {cfg.fixture} "
                f"(expected values from {origin}); compared: {', '.join(cfg.compare)}")
+    float32_note = ""
     for n, case in enumerate(data["cases"], start=1):
         env = dict(case["inputs"])
         stu_env, problem = search.run_student(ctx.student, cfg.steps, env, None)
         if problem is None:
+            stu_env, notes = orders.resolve(cfg.steps, cfg.return_orders or {}, case["expected"], stu_env,
+                                            check.tolerance, {}, accept)
             mism = search.compare_envs(cfg.compare, case["expected"], stu_env, check, accept)
+            if mism and "float32" in check.tolerance:
+                why = precision.traced(ctx.student, cfg.steps, env, None)
+                if why and not search.compare_envs(cfg.compare, case["expected"], stu_env, check, accept,
+                                                   tolerances=precision.as_float32(check, cfg.compare)):
+                    mism, float32_note = [], precision.note(check, why)
             if mism:
-                problem = search.Problem(env=env, draw=None, mismatches=mism)
+                problem = search.Problem(env=env, draw=None, mismatches=mism, note="\n".join(notes))
         if problem is not None:
+            diagnosis.diagnose_cases(check, ctx, cfg.steps, cfg.compare, problem,
+                                     [(dict(c["inputs"]), c["expected"]) for c in data["cases"]])
             out = compared.outcome_for(check, cfg, problem)
             out.checked = checked
             if check.visibility != "hidden":
                 out.lines.insert(0, f"case {n} of {len(data['cases'])} fails:")
             return out
-    return Outcome(True, checked)
+    return Outcome(True, checked, lines=[float32_note] if float32_note else [])
 
 
 # ---- making the fixture ---------------------------------------------------------------------

@@ -19,7 +19,7 @@ def run(check, ctx):
         if warned:
             out.append(Mismatch("warnings", f"your code raised {len(warned)} warning(s): {warned[0]}",
                                 [], "use a numerically stable formula (e.g. the two-sided sigmoid with np.where, "
-                                    "or subtract the max before exp)"))
+                                    "or subtract the max before exp) [mistake: unstable_formula]"))
         for name in check.config.compare:
             try:
                 arr = np.asarray(stu_env.get(name), dtype=np.float64)
