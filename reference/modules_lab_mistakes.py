@@ -3,7 +3,7 @@ path, for the grader's diagnosis (`variants:` in checks/modules-lab.yaml). Each 
 with one mistake planted, and is never graded against."""
 import numpy as np
 
-from reference.modules_lab import MLP, Linear, relu_backward, tanh_backward  # noqa: F401 (MLP's layers)
+from reference.modules_lab import MLP, Linear, relu_backward, tanh_backward
 from reference.numerics import softmax_rows
 
 

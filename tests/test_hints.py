@@ -154,3 +154,19 @@ def test_a_missing_name_with_nothing_like_it_gets_no_suggestion(tmp_path):
     run = grading.grade(assignments.load("modules-lab"), sub, only=["l2_penalty_grad_value"])
     assert run.results[0].outcome.lines[0] == ("your submission does not define l2_penalty_grad, which the "
                                                "contract asks for.")
+
+
+def test_mask_hint_only_where_declared():
+    x = np.array([[1.0, -1.0, 2.0, -0.5]])
+    exp = np.array([[3.0, 0.0, 4.0, 0.0]])
+    got = np.array([[3.0, 5.0, 4.0, 6.0]])              # right where x > 0, wrong where the mask blocks
+    m = comparison.Mismatch("dx", "dx: differs", [], "")
+    hints.structure_hints([m], {"mask": {"dx": "x"}}, {"x": x}, {"dx": exp}, {"dx": got})
+    assert m.hint == "dx differs only where x <= 0, where the mask must give 0"
+    undeclared = comparison.Mismatch("dx", "dx: differs", [], "")
+    hints.structure_hints([undeclared], {}, {"x": x}, {"dx": exp}, {"dx": got})
+    assert undeclared.hint == ""
+    # wrong on both sides of the mask: the mask says nothing about where
+    both = comparison.Mismatch("dx", "dx: differs", [], "")
+    hints.structure_hints([both], {"mask": {"dx": "x"}}, {"x": x}, {"dx": exp}, {"dx": got + 1})
+    assert both.hint == ""

@@ -193,7 +193,7 @@ def run(check, ctx, verify=None, what="against the reference"):
                 compared_ = []
                 float32_notes.add(precision.note(check, why))
         mismatches += compared_
-        hints.structure_hints(mismatches, cfg.structure, env, ref_env)
+        hints.structure_hints(mismatches, cfg.structure, env, ref_env, stu_env)
         return search.Problem(env=env, draw=draw, mismatches=mismatches, note=note) if mismatches else None
 
     float32_notes = set()

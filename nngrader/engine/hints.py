@@ -70,13 +70,14 @@ def _where_bad(bad):
 
 # ---- hints that rely on a structure the check declares (`structure:` of a compare check) ------------
 
-STRUCTURE_KEYS = ("upstream", "bias_column")
+STRUCTURE_KEYS = ("upstream", "bias_column", "mask")
 
 
 def parse_structure(where, raw):
-    """`structure: {upstream: dout, bias_column: {dw: 0}}`: what the check's values mean, so a hint
-    may rely on it. `upstream` names the argument that is the upstream gradient (every gradient is
-    zero where it is); `bias_column` maps an output to the column holding its bias terms."""
+    """`structure: {upstream: dout, bias_column: {dw: 0}, mask: {dx: x}}`: what the check's values
+    mean, so a hint may rely on it. `upstream` names the argument that is the upstream gradient
+    (every gradient is zero where it is); `bias_column` maps an output to the column holding its
+    bias terms; `mask` maps an output to the argument whose sign (> 0) masks it (a ReLU's input)."""
     if raw is None:
         return {}
     if not isinstance(raw, dict) or set(raw) - set(STRUCTURE_KEYS):
@@ -92,10 +93,15 @@ def parse_structure(where, raw):
                                                for k, v in bc.items()):
             where.at("bias_column").fail("a mapping {output: column index}, e.g. {dw: 0}", bc)
         out["bias_column"] = dict(bc)
+    if "mask" in raw:
+        mk = raw["mask"]
+        if not isinstance(mk, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in mk.items()):
+            where.at("mask").fail("a mapping {output: argument whose sign masks it}, e.g. {dx: x}", mk)
+        out["mask"] = dict(mk)
     return out
 
 
-def structure_hints(mismatches, structure, env, ref_env):
+def structure_hints(mismatches, structure, env, ref_env, stu_env=None):
     """Add, to mismatches with no hint yet, the hints the declared structure supports."""
     if not structure:
         return
@@ -109,6 +115,9 @@ def structure_hints(mismatches, structure, env, ref_env):
         if not m.hint and upstream_zero and isinstance(exp, np.ndarray) and exp.size and not np.any(exp):
             m.hint = (f"the upstream gradient {up} is all zeros here, so {m.name} must be zero; yours is not, "
                       f"so it is not proportional to {up}")
+        arg = structure.get("mask", {}).get(m.name)
+        if not m.hint and arg is not None and stu_env is not None:
+            m.hint = _mask_hint(m.name, arg, env.get(arg), exp, _value(stu_env, m.name))
 
 
 def _value(env, label):
@@ -119,3 +128,21 @@ def _value(env, label):
         i = int(rest.rstrip("]"))
         value = value[i] if i < len(value) else None
     return np.asarray(value, dtype=np.float64) if isinstance(value, (np.ndarray, np.generic)) else value
+
+
+def _mask_hint(name, arg, x, exp, got):
+    """Where a masked output differs: only where the mask passes (x > 0) or only where it blocks."""
+    try:
+        x, exp, got = (np.asarray(v, dtype=np.float64) for v in (x, exp, got))
+    except (TypeError, ValueError):
+        return ""
+    if not (x.shape == exp.shape == got.shape) or x.size < 2:
+        return ""
+    bad = ~np.isclose(got, exp, rtol=1e-6, atol=1e-9)
+    if not bad.any() or bad.all():
+        return ""
+    if not bad[x > 0].any():
+        return f"{name} differs only where {arg} <= 0, where the mask must give 0"
+    if not bad[x <= 0].any():
+        return f"{name} differs only where {arg} > 0, where the mask passes the upstream gradient through"
+    return ""

@@ -374,6 +374,12 @@ class _RecordingModule:
 
 # -- replaying -------------------------------------------------------------------------------
 
+class NotRecorded(HarnessBug):
+    """The bundle holds no recorded reference result for this call. Where the result is only
+    wanted for extra help (the diagnosis of a failure), its absence means no such help; where a
+    verdict needs it, it is the harness's error, never a pass or a student failure."""
+
+
 class Replay:
     """Answers a check's reference calls from the record a bundle ships."""
 
@@ -407,7 +413,7 @@ class Replay:
                              "only on submission")
         outs = record.get(key)
         if not outs:
-            raise HarnessBug(
+            raise NotRecorded(
                 f"check {self.check}: this bundle has no recorded reference result for {_describe(op, name, args)} "
                 "(the check met an example the reference was not recorded on); it cannot be graded from this "
                 "bundle: make the bundle again with the same NumPy and hypothesis versions, or grade on submission")

@@ -13,7 +13,7 @@
       variants:                         # known mistakes the diagnosis may name (a catalog id, and
         - {mistake: derivative_at_preactivation, use: {gradients: gradients_derivative_at_preactivation}}
                                         # the reference with functions of <reference>_mistakes)
-      structure: {upstream: dout, bias_column: {dw: 0}}   # what values mean, for hints relying on it
+      structure: {upstream: dout, bias_column: {dw: 0}, mask: {dx: x}}   # what values mean, for hints
 
 With `kink`, the two references must agree everywhere else (else the check is a harness error:
 an alternative may only differ at the declared kink), and results shaped like the kink argument
