@@ -19,8 +19,16 @@ LINT_IMPORTS = shutil.which("lint-imports") or os.path.join(os.path.dirname(sys.
 DELIBERATE_LATE_IMPORTS = {("nngrader/engine/grading.py", "hypothesis"),
                            ("nngrader/engine/search.py", "hypothesis"),
                            ("nngrader/engine/inputs.py", "hypothesis"),
+                           ("nngrader/engine/memo.py", "hypothesis.internal.entropy"),
                            ("nngrader/engine/submission_files.py", "nbformat"),
-                           ("nngrader/frontends/results_schema.py", "jsonschema")}
+                           ("nngrader/frontends/results_schema.py", "jsonschema"),
+                           # only a batch draws a progress bar and figures (0.1 s and 0.7 s to import)
+                           # and forks a pool of grading processes (grade starts without them)
+                           ("nngrader/frontends/batch.py", "tqdm"),
+                           ("nngrader/frontends/batch.py", "concurrent.futures"),
+                           ("nngrader/frontends/batch.py", "multiprocessing"),
+                           ("nngrader/frontends/figures.py", "matplotlib"),
+                           ("nngrader/frontends/figures.py", "matplotlib.pyplot")}
 
 
 def lint_imports(cwd, env=None):

@@ -324,19 +324,29 @@ def nproc_is_per_user_safe(limit):
     return bool(mine) and len(mine) + 16 < limit
 
 
+def rlimit_settings(limits, nproc):
+    """[(resource, soft, hard)]: address space, CPU, file size, no core files, and (when `nproc`)
+    the process count (also what a worker forked by the fork server sets on itself)."""
+    out = [(resource.RLIMIT_AS, limits.memory_bytes, limits.memory_bytes),
+           (resource.RLIMIT_CPU, limits.cpu_seconds, limits.cpu_seconds + 1),
+           (resource.RLIMIT_FSIZE, limits.max_file_bytes, limits.max_file_bytes),
+           (resource.RLIMIT_CORE, 0, 0)]
+    if nproc:
+        out.append((resource.RLIMIT_NPROC, limits.max_processes, limits.max_processes))
+    return out
+
+
 def apply_rlimits(limits, nproc):
     """In the worker, before exec: address space, CPU, file size, no core files, no_new_privs,
     and (when `nproc`) the process count."""
-    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.max_file_bytes, limits.max_file_bytes))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for which, soft, hard in rlimit_settings(limits, nproc)[:4]:
+        resource.setrlimit(which, (soft, hard))
     try:
         _LIBC.prctl(38, 1, 0, 0, 0)     # PR_SET_NO_NEW_PRIVS: no setuid program gives root back
     except AttributeError:
         pass
-    if nproc:
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes, limits.max_processes))
+    for which, soft, hard in rlimit_settings(limits, nproc)[4:]:
+        resource.setrlimit(which, (soft, hard))
 
 
 def kill_own_descendants(pid, scratch, keep):

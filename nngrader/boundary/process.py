@@ -7,10 +7,11 @@ decoded by `wire` into plain data before any comparison sees it.
 Containment (`containment`), in the order a worker lives:
 - start: as root, the harness's own folders are closed to others and a user id of its own is
   claimed for this submission (no other grading shares it, so its process count, its processes
-  and its files are this submission's alone). The worker (`python -I -S -B -u worker.py`) gets
-  its own session, rlimits (address space, CPU, file size, no core files, process count), an
-  empty environment, a scratch folder holding copies of the submission and the support files,
-  and stdout/stderr on a pipe drained by this side (`channel`).
+  and its files are this submission's alone). The worker (`python -I -S -B -u worker.py`, or in
+  a batch the same forked from a warm server, `forkserver`) gets its own session, rlimits
+  (address space, CPU, file size, no core files, process count), an empty environment, a
+  scratch folder holding copies of the submission and the support files, and stdout/stderr on
+  a pipe drained by this side (`channel`).
 - each request: a wall-clock deadline (`call_timeout`, never past `submission_timeout`) on both
   sending the request and reading the reply; a reply is plain builtins (`wire.loads_reply`).
 - any fatal event (timeout, death, memory, an unreadable reply): the worker and everything it
@@ -31,7 +32,7 @@ import time
 
 import numpy as np
 
-from nngrader.boundary import containment, messages, wire
+from nngrader.boundary import containment, forkserver, messages, wire
 from nngrader.boundary.channel import Channel
 from nngrader.core.errors import StudentFailure, WorkerStartError
 from nngrader.core.limits import MiB, Limits
@@ -74,6 +75,7 @@ class StudentProcess:
         self._uid_lock = None
         self._pending = False
         self.last_meta = {}             # the meta of the last good reply (seconds, warnings)
+        self.student_seconds = 0.0      # time the worker spent in requests that succeeded (its own clock)
         self.last_cleanup_error = ""    # what went wrong releasing handles, if anything
         containment.set_subreaper()
 
@@ -135,11 +137,13 @@ class StudentProcess:
         # they live), then drops to the unprivileged user before it imports any student code.
         drop = f"{self.uid}:{self.gid}:{self.limits.max_processes}" if self.as_root else "-"
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-B", "-u", WORKER, str(req_r), str(rep_w), self.scratch, drop]
-                + site_dirs,
-                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, cwd=self.scratch,
-                env=env, pass_fds=(req_r, rep_w), start_new_session=True, preexec_fn=self._preexec)
+            self.proc = self._forked(req_r, rep_w, out_w, site_dirs, env, drop)
+            if self.proc is None:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-I", "-S", "-B", "-u", WORKER, str(req_r), str(rep_w), self.scratch, drop]
+                    + site_dirs,
+                    stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, cwd=self.scratch,
+                    env=env, pass_fds=(req_r, rep_w), start_new_session=True, preexec_fn=self._preexec)
         finally:
             for fd in (req_r, rep_w, out_w):
                 os.close(fd)
@@ -148,6 +152,22 @@ class StudentProcess:
         self._pending = True
         if wait:
             self._finish_start()
+
+    def _forked(self, req_r, rep_w, out_w, site_dirs, env, drop):
+        """The worker forked by a batch's fork server (`forkserver`), set up as the started one
+        would be; None when there is no server (then it is started)."""
+        base = {k: v for k, v in env.items() if k not in ("HOME", "TMPDIR", "MPLCONFIGDIR", "NNGRADER_PRELOAD")}
+        server = forkserver.current(WORKER, site_dirs, self.as_root, dict(base, HOME="/", TMPDIR="/tmp"))
+        if server is None:
+            return None
+        request = {"scratch": self.scratch, "drop": drop, "env": env,
+                   "rlimits": containment.rlimit_settings(self.limits, nproc=not self.as_root and self._nproc_ok)}
+        try:
+            return server.spawn((req_r, rep_w, out_w), request)
+        except WorkerStartError as exc:
+            print(f"nngrader: {exc}; starting workers one by one", file=sys.stderr)
+            forkserver.failed(server)
+            return None
 
     def _finish_start(self):
         self._pending = False
@@ -311,6 +331,9 @@ class StudentProcess:
             status, payload, *meta = wire.loads_reply(body)
             if status == REPLY_OK:
                 self.last_meta = meta[0] if meta and isinstance(meta[0], dict) else {}
+                seconds = self.last_meta.get("seconds")
+                if isinstance(seconds, float) and seconds >= 0:
+                    self.student_seconds += seconds
                 return wire.decode(payload)
             info = dict(payload)
             category = FailureKind(str(info.get("category", FailureKind.EXCEPTION.value)))

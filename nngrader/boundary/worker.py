@@ -7,6 +7,9 @@ becomes that user before any student code runs. It uses the standard library, Nu
 protocol module `nngrader/core/protocol.py`, loaded by file path before any student code runs:
 nothing of the grading side is importable from it.
 
+`worker.py --server CTRL_FD MODE SITE...` is a batch's fork server (`_fork_server`): prepared
+like a worker, it forks workers on request and never imports student code itself.
+
 Requests arrive as pickles (trusted direction). Replies contain builtins only: arrays travel
 as (P.Tag.ND, dtype, shape, bytes) so the grading side can unpickle them with no globals at
 all, and an ndarray subclass cannot survive the trip.
@@ -657,6 +660,7 @@ def _paths_through_descriptors():
         except OSError:
             continue                    # e.g. the zipped standard library that does not exist
         paths.append(f"/proc/self/fd/{fd}")
+        PATH_FDS.append(fd)             # kept open in a worker forked by the fork server
     sys.path[:] = paths
     sys.path_importer_cache.clear()
 
@@ -710,12 +714,27 @@ def _drop_privileges(spec):
     os.setuid(uid)
 
 
+PATH_FDS = []                   # descriptors of the import folders (as root; see _paths_through_descriptors)
+# numpy's and random's global generators start here in every worker: a submission that draws
+# without a seed of its own meets the same numbers at every grading.
+RANDOM_SEED = 0
+
+
 def main(argv):
+    if argv[1] == "--server":
+        return _fork_server(int(argv[2]), argv[3] == "root", argv[4:])
     fd_in, fd_out = int(argv[1]), int(argv[2])
     scratch, drop = argv[3], argv[4]
+    _prepare(argv[5:], drop != "-")
+    return _serve(fd_in, fd_out, scratch, drop)
+
+
+def _prepare(site_dirs, privileged):
+    """What every worker loads before it knows its submission: the import path (through
+    descriptors as root), the protocol module, and the preloaded modules."""
     here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here] + argv[5:]
-    if drop != "-":
+    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here] + list(site_dirs)
+    if privileged:
         _paths_through_descriptors()
     global P
     P = _load_protocol()
@@ -725,6 +744,86 @@ def main(argv):
             importlib.import_module(name)
         except ImportError:
             continue
+
+
+def _fork_server(ctrl, privileged, site_dirs):
+    """The fork server (a batch's warm workers): prepared once like a worker, it never imports
+    student code; for each request on the control socket (a pickled dict from the grading
+    process, with the worker's three pipe ends attached) it forks a worker that becomes exactly
+    what `python worker.py` would be, and answers its PID. The worker is forked twice over, so
+    that it is re-parented to the grading process (a child subreaper), which reaps it and reads
+    its exit status as for a worker it started itself. End of file on the socket: exit."""
+    import pickle
+    import socket
+    _prepare(site_dirs, privileged)
+    import ctypes
+    import resource  # noqa: F401  (what a forked worker needs before it may read the interpreter's files)
+    ctypes.CDLL(None)
+    sock = socket.socket(fileno=ctrl)
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
+        except OSError:
+            return 0
+        if not msg:
+            return 0
+        req = pickle.loads(msg)             # the grading process's own request (trusted direction)
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            child = os.fork()
+            if child == 0:
+                os.close(w)
+                _forked_worker(sock, fds, req)
+            os.write(w, str(child).encode())
+            os._exit(0)
+        os.close(w)
+        for fd in fds:
+            os.close(fd)                    # else the grading side would never see the worker's end
+        with os.fdopen(r, "rb") as f:
+            answer = f.read()
+        os.waitpid(pid, 0)
+        sock.sendall(answer or b"0")
+
+
+def _forked_worker(sock, fds, req):
+    """In the worker forked by the server: what Popen and the worker's own start do (a session of
+    its own, standard streams on the output pipe, no other descriptor, the environment, the
+    limits), then serve. Never returns."""
+    code = 127
+    try:
+        import ctypes
+        import resource
+        sock.close()
+        os.setsid()
+        fd_in, fd_out, out = fds
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        keep = sorted({0, 1, 2, fd_in, fd_out, *PATH_FDS})
+        for low, high in zip(keep, keep[1:] + [resource.getrlimit(resource.RLIMIT_NOFILE)[0]]):
+            os.closerange(low + 1, high)
+        os.environ.clear()
+        os.environ.update(req["env"])
+        os.chdir(req["scratch"])
+        for which, soft, hard in req["rlimits"]:
+            resource.setrlimit(which, (soft, hard))
+        ctypes.CDLL(None).prctl(38, 1, 0, 0, 0)     # PR_SET_NO_NEW_PRIVS, as the started worker
+        code = _serve(fd_in, fd_out, req["scratch"], req["drop"])
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:
+                pass
+        os._exit(code or 0)
+
+
+def _serve(fd_in, fd_out, scratch, drop):
     if drop != "-" and os.environ.get("NNGRADER_PRELOAD") == "matplotlib":
         _preload_matplotlib()
     if drop != "-":
@@ -735,7 +834,10 @@ def main(argv):
     STAND_INS.scratch = scratch
     sys.meta_path.append(STAND_INS)             # last: only what no real finder found
     import pickle
+    import random
     import numpy as np
+    np.random.seed(RANDOM_SEED)
+    random.seed(RANDOM_SEED)
     worker = Worker(np, {}, scratch)
     P.send(fd_out, (P.READY, None, {}), pickle)     # started: no student code has run yet
     while True:

@@ -56,6 +56,8 @@ class GradeRun:
     errors: list = field(default_factory=list)      # harness errors (tracebacks)
     penalties: list = field(default_factory=list)   # [(points taken off, why)] by the assignment's policies
     seconds: float = 0.0
+    # {training check: (dims, seed, losses)}: the submission's losses on the check's first example
+    loss_curves: dict = field(default_factory=dict)
 
     @property
     def score(self):
@@ -398,6 +400,8 @@ class Grading:
     def close(self):
         if self.ctx is not None:
             self.ctx.close()
+            self.run_record.loss_curves = {key: value for (purpose, key), value in self.ctx.memo.items()
+                                           if purpose == "loss_curve"}
         if self._staged is not None:
             shutil.rmtree(self._staged, ignore_errors=True)
             self._staged = None

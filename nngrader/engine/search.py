@@ -12,7 +12,7 @@ import numpy as np
 
 from nngrader.core.errors import HarnessBug, SpecError, StudentFailure
 from nngrader.core.protocol import FailureKind
-from nngrader.engine import comparison, inputs, scenario
+from nngrader.engine import comparison, inputs, memo, scenario
 
 # Off while the reference is recorded for a bundle or replayed in one (nngrader.engine.replay.around):
 # shrinking would meet examples the reference was never recorded on.
@@ -49,7 +49,25 @@ class _Abort(BaseException):
 
 
 def search(input_spec, seed, max_examples, evaluate):
-    """Run `evaluate(draw) -> Problem | None` over generated examples; return the minimal Problem."""
+    """Run `evaluate(draw) -> Problem | None` over generated examples; return the minimal Problem.
+    In a batch, the generated draws are recorded once and replayed (`memo`: never a different
+    verdict)."""
+    problem = memo.generated(input_spec, seed, max_examples, SHRINK, evaluate,
+                             lambda p: p.failure is not None and p.failure.category in FATAL,
+                             lambda ev: _generated(input_spec, seed, max_examples, ev))
+    if problem is not None:
+        return problem
+    # Generated examples (which shrink) come first; then the boundaries hypothesis may not
+    # have drawn: every dimension at its minimum (N = 1), at its maximum, and mixed.
+    for ex in boundary_examples(input_spec):
+        problem = evaluate(ex)
+        if problem is not None:
+            return problem
+    return None
+
+
+def _generated(input_spec, seed, max_examples, evaluate):
+    """The hypothesis search -> the minimal Problem it found, or None."""
     # Imported here, not at module level: the grader overlaps this import with the worker's start.
     from hypothesis import HealthCheck, Phase, Verbosity, given, settings
     from hypothesis import seed as hyp_seed
@@ -74,12 +92,6 @@ def search(input_spec, seed, max_examples, evaluate):
         return found.problem
     except _Abort as abort:
         return abort.problem
-    # Generated examples (which shrink) come first; then the boundaries hypothesis may not
-    # have drawn: every dimension at its minimum (N = 1), at its maximum, and mixed.
-    for ex in boundary_examples(input_spec):
-        problem = evaluate(ex)
-        if problem is not None:
-            return problem
     return None
 
 

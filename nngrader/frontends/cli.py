@@ -1,7 +1,8 @@
 """Command line: parses arguments and hands off, one function per subcommand. Installed as
 `nngrader`; `python grader.py` is the same.
 
-    nngrader grade SUBMISSION --assignment ID [--results PATH] [--only CHECK ...]
+    nngrader grade SUBMISSION --assignment ID [--results PATH] [--only CHECK ...] [--loss-curve PNG]
+    nngrader batch SUBMISSIONS_DIR --assignment ID --out OUT_DIR [--jobs N]
     nngrader list
     nngrader fixtures --assignment ID [--check NAME]
     nngrader validate [ID ...] [--static]
@@ -31,7 +32,8 @@ from nngrader.core.errors import SpecError
 from nngrader.core.limits import Limits
 from nngrader.core.outcome import Outcome
 from nngrader.engine import fixtures, grading
-from nngrader.frontends import assignments, bundle, gradescope_export, results, results_schema, scaffold
+from nngrader.frontends import (assignments, batch, bundle, figures, gradescope_export, results, results_schema,
+                                scaffold)
 
 
 def _parser():
@@ -48,6 +50,17 @@ def _parser():
     g.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
                    help=f"override a sandbox limit ({', '.join(Limits.names())})")
     g.add_argument("--quiet", action="store_true", help="do not print the report")
+    g.add_argument("--loss-curve", metavar="PNG",
+                   help="also draw the submission's loss against the reference's (training checks)")
+    bt = sub.add_parser("batch", parents=[course],
+                        help="grade every submission of a folder in parallel: results, grades.csv, summary, figures")
+    bt.add_argument("submissions", metavar="SUBMISSIONS_DIR",
+                    help="one submission per entry (a folder, a file, a .ipynb or a .zip), named by the student id")
+    bt.add_argument("--assignment", required=True, help="assignment id (see `grader.py list`)")
+    bt.add_argument("--out", required=True, metavar="OUT_DIR", help="where results, grades.csv and figures go")
+    bt.add_argument("--jobs", type=int, default=None, help="parallel gradings (default: the machine's cores)")
+    bt.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
+                    help=f"override a sandbox limit ({', '.join(Limits.names())})")
     sub.add_parser("list", parents=[course], help="list the assignments and their points")
     f = sub.add_parser("fixtures", parents=[course],
                        help="regen: remake pickle fixtures from the reference; check: verify them")
@@ -81,7 +94,7 @@ def _parser():
 def main(argv=None):
     args = _parser().parse_args(argv)
     try:
-        return {"grade": cmd_grade, "list": cmd_list, "fixtures": cmd_fixtures,
+        return {"grade": cmd_grade, "batch": cmd_batch, "list": cmd_list, "fixtures": cmd_fixtures,
                 "validate": cmd_validate, "new": cmd_new, "check-results": cmd_check_results,
                 "bundle": cmd_bundle, "export-gradescope": cmd_export_gradescope}[args.command](args)
     except SpecError as exc:
@@ -208,6 +221,8 @@ def _grade(args):
     if not args.quiet:
         print(results.report(run))
         print(f"\nresults written to {args.results}")
+    if args.loss_curve:
+        _loss_curves(asg, run, args.loss_curve, overrides)
     if run.errors:
         print("\n".join(run.errors), file=sys.stderr)
         return 1
@@ -216,6 +231,50 @@ def _grade(args):
               f"`python grader.py validate {asg.id}` names each check and why", file=sys.stderr)
         return 2
     return 0
+
+
+def _loss_curves(asg, run, path, overrides):
+    """One PNG per training check the submission ran: its losses against the reference's, on the
+    check's first example (PATH, or PATH-CHECK.png for several checks)."""
+    mine = batch.curves_of(run)
+    if not mine:
+        print(f"no loss curve: {asg.id} has no training check the submission completed an example of",
+              file=sys.stderr)
+        return
+    theirs = batch.reference_curves(asg, overrides)
+    stem, ext = os.path.splitext(path)
+    for check, curve in mine.items():
+        out = path if len(mine) == 1 else f"{stem}-{check}{ext or '.png'}"
+        figures.write_loss_curve(out, asg, check, curve, theirs.get(check), "your submission")
+        print(f"loss curve of {check} written to {out}")
+
+
+def cmd_batch(args):
+    """Grade a folder of submissions; exit 0 when every one was graded, 1 when the grader failed
+    on some (marked in grades.csv), 2 bad usage or a broken spec."""
+    asg = assignments.load(args.assignment, course_at(args.course))
+    overrides = _limits(args.limit)
+    if not os.path.isdir(args.submissions):
+        print(f"error: {args.submissions} is not a folder", file=sys.stderr)
+        return 2
+    if args.jobs is not None and args.jobs < 1:
+        print("error: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    summary = batch.run(asg, args.submissions, args.out, jobs=args.jobs, overrides=overrides)
+    scores = summary["scores"]
+    timing = summary["timing"]
+    rate = f", {timing['graded_per_second']:g}/s" if timing["graded_per_second"] else ""
+    print(f"{asg.id}: {summary['submissions']} submissions ({summary['graded']} graded, {summary['reused']} "
+          f"unchanged since the last run) in {timing['seconds']:g} s with {timing['jobs']} job(s){rate}")
+    if scores:
+        print(f"scores out of {summary['max_score']:g}: mean {scores['mean']:g}, median {scores['median']:g}, "
+              f"min {scores['min']:g}, max {scores['max']:g}; full marks: {summary['full_marks']}")
+    if summary["errors"]:
+        print(f"the grader failed on {summary['errors']} submission(s): status '{batch.STATUS_ERROR}' in "
+              f"grades.csv; their reports hold the tracebacks", file=sys.stderr)
+    print(f"wrote {os.path.join(args.out, 'grades.csv')}, summary.json, {', '.join(summary['figures'])} "
+          f"and one folder per student in {args.out}")
+    return 1 if summary["errors"] else 0
 
 
 def cmd_list(args):

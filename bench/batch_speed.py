@@ -1,0 +1,173 @@
+"""Batch grading throughput, measured in one run: N generated submissions (correct, buggy and
+hostile, from the project's corpora) graded by `grader.py batch` with --jobs 1 and --jobs 2.
+
+    python bench/batch_speed.py [-n 200] [--assignment sentiment-2layer] [--hostile 0.05] [--keep DIR]
+
+Prints, for each --jobs: the command's wall time and submissions per second (interpreter
+start-up, the reference's own grading and the figures included); then the single-submission
+time (`grader.py grade` of a correct submission, median of 3), and per submission of the
+--jobs 1 run: the grading time, the time spent in student code (the worker's own clock, per
+request), and the rest (the overhead). The two runs' grades.csv must be identical.
+
+The hostile share uses cases of tests/hostile/ that end by themselves within the limits
+(exits, signals, exceptions, lies, missing names, a hang in one call...), graded with the limits
+the hostile tests use; cases that attack the machine (fork and memory bombs, huge files,
+writes outside the sandbox) are left out of a benchmark.
+"""
+import argparse
+import csv
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(REPO, "tests"))
+sys.path.insert(0, REPO)
+
+LIMITS = ["call_timeout=2", "memory_bytes=1GiB", "submission_timeout=60"]
+HOSTILE_CASES = ["exit_sys_exit_at_import", "exit_os_exit_at_import", "exit_sys_exit_in_call", "exit_os_exit_in_call",
+                 "raise_keyboard_interrupt", "raise_base_exception", "sigkill_itself", "sleep_in_call",
+                 "monkeypatch_numpy", "monkeypatch_builtins", "frames_and_gc", "ndarray_subclass_liar",
+                 "lying_objects", "nan_outputs", "syntax_error", "bad_encoding", "missing_names",
+                 "missing_package", "forged_reply"]
+TARGET_PER_SECOND = 20.0
+
+
+def hostile(name, dest):
+    """tests/hostile/honest.py + the case's attack.py as assignment2.py (placeholders filled)."""
+    src = os.path.join(REPO, "tests", "hostile", name)
+    os.makedirs(dest)
+    subs = {"@TOKEN@": uuid.uuid4().hex[:12], "@REPO@": REPO, "@RESULTS@": os.path.join(dest, "results.json"),
+            "@SITE@": os.path.dirname(os.path.dirname(os.path.abspath(json.__file__)))}
+
+    def fill(data):
+        for k, v in subs.items():
+            data = data.replace(k.encode(), v.encode())
+        return data
+    with open(os.path.join(REPO, "tests", "hostile", "honest.py"), "rb") as f:
+        body = f.read()
+    with open(os.path.join(src, "attack.py"), "rb") as f:
+        body += b"\n\n" + f.read()
+    with open(os.path.join(dest, "assignment2.py"), "wb") as f:
+        f.write(fill(body))
+    for other in sorted(os.listdir(src)):
+        if other != "attack.py":
+            with open(os.path.join(src, other), "rb") as f, open(os.path.join(dest, other), "wb") as g:
+                g.write(fill(f.read()))
+
+
+def generate(assignment, n, hostile_share, dest):
+    """n submissions in dest, named s000, s001, ... -> {kind: count}."""
+    import corpus_tools
+    variants = corpus_tools.variants(assignment)
+    correct = [name for name, spec in variants if (spec or {}).get("expect") == "full"]
+    bugs = [name for name, spec in variants if "bug_in" in (spec or {})]
+    n_hostile = int(round(n * hostile_share)) if assignment == "sentiment-2layer" else 0
+    counts = {"correct": 0, "buggy": 0, "hostile": 0}
+    hostile_at = {round(i * n / n_hostile) for i in range(n_hostile)} if n_hostile else set()
+    c = b = h = 0
+    for i in range(n):
+        path = os.path.join(dest, f"s{i:03d}")
+        if i in hostile_at:
+            hostile(HOSTILE_CASES[h % len(HOSTILE_CASES)], path)
+            h += 1
+            counts["hostile"] += 1
+        elif i % 2 == 0:
+            corpus_tools.materialize(assignment, correct[c % len(correct)], path)
+            c += 1
+            counts["correct"] += 1
+        else:
+            corpus_tools.materialize(assignment, bugs[b % len(bugs)], path)
+            b += 1
+            counts["buggy"] += 1
+    return counts
+
+
+def run_batch(assignment, subs, out, jobs):
+    limits = [x for lim in LIMITS for x in ("--limit", lim)]
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, os.path.join(REPO, "grader.py"), "batch", subs, "--assignment", assignment,
+                           "--out", out, "--jobs", str(jobs), *limits], cwd=REPO, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"batch failed ({done.returncode}):\n{done.stderr}")
+    with open(os.path.join(out, "summary.json"), encoding="utf-8") as f:
+        return seconds, json.load(f)
+
+
+def single(assignment, submission, repeat=3):
+    times = []
+    with tempfile.TemporaryDirectory(prefix="nngrader-bench-") as tmp:
+        for _ in range(repeat):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, os.path.join(REPO, "grader.py"), "grade", submission, "--assignment",
+                            assignment, "--results", os.path.join(tmp, "r.json"), "--quiet"], cwd=REPO, check=True,
+                           stdout=subprocess.DEVNULL)
+            times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def per_submission(out):
+    seconds, student = [], []
+    for name in sorted(os.listdir(out)):
+        path = os.path.join(out, name, "batch.json")
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                state = json.load(f)
+            seconds.append(state["seconds"])
+            student.append(state["student_seconds"])
+    return statistics.fmean(seconds), statistics.fmean(student), statistics.median(seconds)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("-n", type=int, default=200)
+    p.add_argument("--assignment", default="sentiment-2layer")
+    p.add_argument("--hostile", type=float, default=0.05, help="share of hostile submissions (sentiment-2layer)")
+    p.add_argument("--keep", metavar="DIR", help="keep the submissions and outputs here")
+    args = p.parse_args(argv)
+    root = args.keep or tempfile.mkdtemp(prefix="nngrader-batch-bench-")
+    subs = os.path.join(root, "submissions")
+    if os.path.isdir(subs):
+        shutil.rmtree(subs)
+    os.makedirs(subs)
+    counts = generate(args.assignment, args.n, args.hostile, subs)
+    print(f"{args.n} {args.assignment} submissions: {counts['correct']} correct, {counts['buggy']} buggy, "
+          f"{counts['hostile']} hostile; limits {' '.join(LIMITS)}; {os.cpu_count()} CPUs, "
+          f"load {os.getloadavg()[0]:.2f}")
+    rows = {}
+    for jobs in (1, 2):
+        out = os.path.join(root, f"out-jobs{jobs}")
+        shutil.rmtree(out, ignore_errors=True)
+        seconds, summary = run_batch(args.assignment, subs, out, jobs)
+        with open(os.path.join(out, "grades.csv"), newline="", encoding="utf-8") as f:
+            rows[jobs] = list(csv.reader(f))
+        print(f"  --jobs {jobs}: {seconds:7.2f} s for the command, {args.n / seconds:6.2f} submissions/s "
+              f"(grading alone {summary['timing']['graded_per_second']:.2f}/s; target {TARGET_PER_SECOND:g}/s "
+              f"with --jobs 2)")
+        if jobs == 1:
+            mean, student, median = per_submission(out)
+    print(f"  the two runs' grades.csv are {'identical' if rows[1] == rows[2] else 'DIFFERENT'}")
+    import corpus_tools
+    with tempfile.TemporaryDirectory(prefix="nngrader-bench-one-") as tmp:
+        correct = [n for n, s in corpus_tools.variants(args.assignment) if (s or {}).get("expect") == "full"][0]
+        one = single(args.assignment, corpus_tools.materialize(args.assignment, correct, os.path.join(tmp, "sub")))
+    print(f"  single submission (`grader.py grade`, a correct one, median of 3): {one:.3f} s")
+    print(f"  per submission (--jobs 1): grading {mean:.3f} s mean ({median:.3f} s median), of which student "
+          f"code {student:.3f} s; overhead {mean - student:.3f} s = {(mean - student) / student if student else 0:.1f}x "
+          f"the student code (target <= 2x)")
+    print(f"  machine load (1 min) after: {os.getloadavg()[0]:.2f}")
+    if not args.keep:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0 if rows[1] == rows[2] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,442 @@
+"""Grading a whole class in one command: every submission of a folder, in parallel, with a
+gradebook, a summary and figures.
+
+    nngrader batch SUBMISSIONS_DIR --assignment ID --out OUT_DIR [--jobs N]
+
+Each entry of SUBMISSIONS_DIR (a folder, a file, a `.ipynb` or a `.zip`; hidden entries are
+left out) is one submission, named by the student id: the entry's name without `.zip`,
+`.ipynb` or `.py`. Each is graded exactly as `grader.py grade SUBMISSIONS_DIR/ENTRY` grades it
+(the same `Grading`, the same sandbox and limits, the same label in the rerun commands), so
+its `results.json` is byte for byte the one single grading writes, apart from `execution_time`.
+
+What is done once per batch, not once per submission:
+- the imports (NumPy, hypothesis, the grader, the reference): the processes that grade are
+  forked from this one after it has loaded them;
+- the student worker's start (the interpreter, NumPy): each grading process has a fork server
+  (`nngrader.boundary.forkserver`) from which every submission's worker is forked fresh;
+- the fixtures' verification and the reference's own grading (it must score full marks; its
+  loss curves are the figures' reference);
+- the generated examples of every check (`nngrader.engine.memo`): recorded on the reference,
+  replayed for every submission, never changing a verdict.
+
+A re-run skips a submission whose content and whose checks (the spec, support files, fixtures,
+reference, the grader's own code, the limits) are unchanged: it keeps its results and its row.
+
+OUT_DIR/
+    <student>/results.json, <student>/report.txt   per submission (batch.json: what a re-run reads)
+    grades.csv        student, total, max, one column per check, status
+    summary.json      counts, score statistics, pass rate per check, frequent diagnoses, timing
+    *.png             figures (nngrader.frontends.figures)
+"""
+import csv
+import hashlib
+import importlib.metadata
+import json
+import math
+import os
+import re
+import sys
+import time
+import traceback
+
+from nngrader.boundary import forkserver
+from nngrader.engine import grading, memo
+from nngrader.frontends import figures, results
+
+ARCHIVE_SUFFIXES = (".zip", ".ipynb", ".py")
+STATE = "batch.json"            # per submission: digests and the gradebook row, for re-runs
+REPORT = "report.txt"
+RESULTS = "results.json"
+STATUS_GRADED = "graded"
+STATUS_ERROR = "grader error"   # the grader failed on some check, or on the whole submission
+MISTAKE_TAG = re.compile(r"\[mistake: ([A-Za-z0-9_]+)\]")
+
+_BATCH = None                   # what the grading processes inherit (set before they fork)
+
+
+class Entry:
+    """One submission: its student id, its path as given (the label single grading would use)."""
+
+    def __init__(self, student, path):
+        self.student = student
+        self.path = path
+
+    def __repr__(self):
+        return f"Entry({self.student!r}, {self.path!r})"
+
+
+def discover(folder, exclude=()):
+    """The submissions of `folder` -> [Entry] in name order. A student id used twice (alice/ and
+    alice.zip) keeps the full entry name for the second."""
+    excluded = {os.path.realpath(p) for p in exclude}
+    entries, taken = [], set()
+    for name in sorted(os.listdir(folder)):
+        path = os.path.join(folder, name)
+        if name.startswith(".") or name == "__pycache__" or os.path.realpath(path) in excluded:
+            continue
+        if not (os.path.isdir(path) or os.path.isfile(path)):
+            continue
+        student = name
+        if os.path.isfile(path):
+            for suffix in ARCHIVE_SUFFIXES:
+                if name.endswith(suffix) and len(name) > len(suffix):
+                    student = name[:-len(suffix)]
+                    break
+        if student in taken:
+            student = name
+        taken.add(student)
+        entries.append(Entry(student, path))
+    return entries
+
+
+def _hash_file(h, path):
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+
+
+def _hash_tree(h, root, suffixes=None):
+    for base, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(files):
+            if suffixes and not name.endswith(suffixes):
+                continue
+            path = os.path.join(base, name)
+            if os.path.islink(path) or not os.path.isfile(path):
+                h.update(f"link:{os.path.relpath(path, root)}\0".encode())
+                continue
+            h.update(f"{os.path.relpath(path, root)}\0".encode())
+            _hash_file(h, path)
+
+
+def submission_digest(path):
+    """sha256 of a submission's content: a file's bytes, or a folder's names and bytes."""
+    h = hashlib.sha256()
+    if os.path.isdir(path):
+        _hash_tree(h, path)
+    else:
+        _hash_file(h, path)
+    return h.hexdigest()
+
+
+def checks_digest(asg, overrides):
+    """sha256 of everything besides the submission that a verdict depends on: the spec, its
+    support files, the fixtures, the reference package, the grader's code, hypothesis's version
+    and the limit overrides."""
+    h = hashlib.sha256()
+    _hash_file(h, asg.path)
+    for path in asg.support:
+        h.update(os.path.basename(path).encode() + b"\0")
+        _hash_file(h, path)
+    for folder in (os.path.join(asg.course.fixtures_dir, asg.id),
+                   os.path.join(asg.course.root, asg.reference.split(".")[0])):
+        if os.path.isdir(folder):
+            _hash_tree(h, folder)
+    _hash_tree(h, os.path.dirname(os.path.dirname(os.path.abspath(__file__))), (".py", ".json"))
+    h.update(json.dumps([importlib.metadata.version("hypothesis"), sorted((overrides or {}).items())]).encode())
+    return h.hexdigest()
+
+
+# ---- one submission ------------------------------------------------------------------------
+def diagnoses(run):
+    """What the failing checks say, counted once per submission for the class: each named mistake
+    (`[mistake: ID]`), else the first hint line of a failing check -> [label]."""
+    out = []
+    for r in run.results:
+        if r.outcome.passed or r.outcome.error:
+            continue
+        tags = [m for line in r.outcome.lines for m in MISTAKE_TAG.findall(line)]
+        if tags:
+            out += [f"mistake: {t}" for t in tags]
+            continue
+        hint = next((line.strip() for line in r.outcome.lines if line.strip().startswith("hint:")), None)
+        if hint:
+            out.append(hint if len(hint) <= 80 else hint[:77] + "...")
+    return list(dict.fromkeys(out))         # each counted once per submission
+
+
+def _finite(values):
+    return [v if isinstance(v, (int, float)) and math.isfinite(v) else None for v in values]
+
+
+def _row(run, status):
+    return {"total": run.score, "max": run.max_score, "status": status,
+            "checks": {r.check.name: r.score for r in run.results},
+            "passed": {r.check.name: bool(r.outcome.passed) for r in run.results}}
+
+
+def grade_one(entry, out_dir, asg, overrides, digests):
+    """Grade one submission as single grading does; write its results.json, report and state
+    -> its state (the gradebook row and what the figures need)."""
+    folder = os.path.join(out_dir, entry.student)
+    os.makedirs(folder, exist_ok=True)
+    started = time.monotonic()
+    forked_before = forkserver.spawned
+    g = grading.Grading(asg, entry.path, overrides=overrides)
+    curves, student_seconds = {}, 0.0
+    try:
+        with g:
+            g.run_all()
+            if g.ctx is not None:
+                student_seconds = g.ctx.process.student_seconds + (
+                    g.ctx._programs.process.student_seconds if g.ctx._programs is not None else 0.0)
+        run = g.run_record
+        curves = _curves(run.loss_curves)
+        doc = results.to_gradescope(run)
+        report = results.report(run)
+        status = STATUS_ERROR if run.errors else STATUS_GRADED
+        row = _row(run, status)
+        found = diagnoses(run)
+        errors = list(run.errors)
+    except Exception:
+        # the grader failed outside any one check (staging, a worker that would not start): this
+        # submission is marked and the batch goes on
+        tb = traceback.format_exc()
+        partial = g.run_record
+        doc = {"score": 0.0, "execution_time": round(time.monotonic() - started, 3),
+               "output": "the grader itself failed on this submission; the staff have the details. "
+                         "This is not a grade.", "visibility": "visible", "stdout_visibility": "hidden",
+               "tests": []}
+        report = f"{asg.id} — submission: {entry.path}\nGRADER ERROR:\n{tb}"
+        row = {"total": 0.0, "max": asg.max_points, "status": STATUS_ERROR,
+               "checks": {r.check.name: r.score for r in partial.results},
+               "passed": {r.check.name: bool(r.outcome.passed) for r in partial.results}}
+        found, errors = [], [tb]
+    results.write_atomic(os.path.join(folder, RESULTS), doc)
+    with open(os.path.join(folder, REPORT), "w", encoding="utf-8") as f:
+        f.write(report + "\n")
+    state = {"student": entry.student, "submission": entry.path, **digests, "row": row,
+             "diagnoses": found, "loss_curves": curves, "errors": errors,
+             "seconds": round(time.monotonic() - started, 4), "student_seconds": round(student_seconds, 4),
+             "forked_workers": forkserver.spawned - forked_before}
+    results.write_atomic(os.path.join(folder, STATE), state)
+    return state
+
+
+def _grade_in_pool(i):
+    """Run in a forked grading process: the batch's i-th pending submission."""
+    b = _BATCH
+    entry, digests = b["pending"][i]
+    return i, grade_one(entry, b["out"], b["asg"], b["overrides"], digests)
+
+
+def _error_state(entry, digests, why, asg):
+    return {"student": entry.student, "submission": entry.path, **digests,
+            "row": {"total": 0.0, "max": asg.max_points, "status": STATUS_ERROR, "checks": {}, "passed": {}},
+            "diagnoses": [], "loss_curves": {}, "errors": [why], "seconds": 0.0, "student_seconds": 0.0}
+
+
+def _reusable(out_dir, entry, digests):
+    path = os.path.join(out_dir, entry.student, STATE)
+    if not os.path.isfile(path) or not os.path.isfile(os.path.join(out_dir, entry.student, RESULTS)):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            state = json.load(f)
+    except (OSError, ValueError):
+        return None
+    same = all(state.get(k) == v for k, v in digests.items()) and state.get("submission") == entry.path
+    return state if same and state.get("row", {}).get("status") == STATUS_GRADED else None
+
+
+def _progress(total, stream):
+    """A tqdm bar (done/total, rate, ETA) on a terminal; nothing otherwise."""
+    from tqdm import tqdm
+    return tqdm(total=total, unit="sub", desc="grading", file=stream, disable=None, dynamic_ncols=True,
+                smoothing=0.1)
+
+
+def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None):
+    """Grade every submission of `folder` into `out_dir` -> the summary (also summary.json)."""
+    global _BATCH
+    stream = stream or sys.stderr
+    overrides = dict(overrides or {})
+    jobs = max(1, int(jobs or os.cpu_count() or 1))
+    started = time.monotonic()
+    entries = discover(folder, exclude=[out_dir])
+    os.makedirs(out_dir, exist_ok=True)
+    checks = checks_digest(asg, overrides)
+    states, pending = {}, []
+    for e in entries:
+        digests = {"submission_digest": submission_digest(e.path), "checks_digest": checks}
+        old = _reusable(out_dir, e, digests)
+        if old is not None:
+            states[e.student] = dict(old, reused=True)
+        else:
+            pending.append((e, digests))
+    reused = len(states)
+    reference = None
+    memo_before = memo.ACTIVE
+    memo.ACTIVE = memo.Memo()
+    forkserver.enable()                 # warm workers: forked from a server, fresh for each submission
+    try:
+        if pending:
+            # Once per batch: fixtures verified, examples recorded, the reference's own curves.
+            reference, ref_curves = _grade_reference(asg, overrides)
+        else:
+            ref_curves = _stored_reference_curves(out_dir)
+        bar = _progress(len(pending), stream)
+        try:
+            if jobs == 1 or len(pending) <= 1:
+                for e, digests in pending:
+                    states[e.student] = grade_one(e, out_dir, asg, overrides, digests)
+                    bar.update(1)
+            else:
+                _pooled(pending, out_dir, asg, overrides, jobs, states, bar)
+        finally:
+            bar.close()
+            _BATCH = None
+    finally:
+        memo.ACTIVE = memo_before
+        forkserver.disable()
+    seconds = time.monotonic() - started
+    ordered = [states[e.student] for e in entries]
+    write_csv(os.path.join(out_dir, "grades.csv"), asg, ordered)
+    summary = summarize(asg, ordered, graded=len(pending), reused=reused, seconds=seconds, jobs=jobs,
+                        reference=reference)
+    if ref_curves:
+        results.write_atomic(os.path.join(out_dir, "reference_curves.json"), ref_curves)
+    summary["figures"] = figures.write_all(out_dir, asg, ordered, summary, ref_curves)
+    results.write_atomic(os.path.join(out_dir, "summary.json"), summary)
+    return summary
+
+
+def _grade_reference(asg, overrides):
+    """The reference graded as a submission, once -> (its GradeRun, its losses on each training
+    check's first example: the same example every student meets)."""
+    run = grading.grade(asg, grading.REFERENCE_SUBMISSION, label="reference", overrides=overrides)
+    return run, _curves(run.loss_curves)
+
+
+def curves_of(run):
+    """A GradeRun's loss curves, as the batch keeps them."""
+    return _curves(run.loss_curves)
+
+
+def _curves(found):
+    """GradeRun.loss_curves -> {check: {dims, seed, losses}} (JSON: NaN and infinities as null)."""
+    return {check: {"dims": v[0], "seed": v[1], "losses": _finite(v[2])} for check, v in found.items()}
+
+
+def reference_curves(asg, overrides=None):
+    """The reference's losses on each training check's first example (graded as a submission,
+    so on the example every submission meets first)."""
+    only = [c.name for c in asg.checks if c.kind == "training"]
+    if not only:
+        return {}
+    run = grading.grade(asg, grading.REFERENCE_SUBMISSION, only=only, label="reference", overrides=overrides)
+    return _curves(run.loss_curves)
+
+
+def _stored_reference_curves(out_dir):
+    path = os.path.join(out_dir, "reference_curves.json")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    return {}
+
+
+def _pooled(pending, out_dir, asg, overrides, jobs, states, bar):
+    """Grade `pending` in `jobs` processes forked from this one (they inherit the imports and
+    the recorded examples). When a process dies, every submission it may have held is graded
+    again alone, in a process of its own: one that kills that one too is marked."""
+    global _BATCH
+    _BATCH = {"pending": pending, "out": out_dir, "asg": asg, "overrides": overrides}
+    suspects = _pool_round(list(range(len(pending))), jobs, pending, asg, states, bar)
+    for i in suspects:
+        for _ in _pool_round([i], 1, pending, asg, states, bar):
+            entry, digests = pending[i]
+            states[entry.student] = _error_state(entry, digests, "the process grading this submission died",
+                                                 asg)
+            bar.update(1)
+
+
+def _pool_round(todo, jobs, pending, asg, states, bar):
+    """One pool over `todo` -> the indexes whose gradings were lost with a dead process."""
+    # imported here: `grade` starts without them (40 ms and more)
+    import concurrent.futures
+    import multiprocessing
+    broken = []
+    context = multiprocessing.get_context("fork")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool:
+        futures = {pool.submit(_grade_in_pool, i): i for i in todo}
+        for future in concurrent.futures.as_completed(futures):
+            i = futures[future]
+            entry, digests = pending[i]
+            try:
+                _, state = future.result()
+            except concurrent.futures.process.BrokenProcessPool:
+                broken.append(i)
+                continue
+            except Exception:
+                state = _error_state(entry, digests, traceback.format_exc(), asg)
+            states[entry.student] = state
+            bar.update(1)
+    return sorted(broken)
+
+
+# ---- the gradebook and the summary -----------------------------------------------------------
+def write_csv(path, asg, states):
+    """student, total, max, one column per check (its score), status: one row per submission."""
+    names = [c.name for c in asg.checks]
+    tmp = path + ".tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["student", "total", "max"] + names + ["status"])
+        for s in states:
+            row = s["row"]
+            w.writerow([s["student"], f"{row['total']:g}", f"{row['max']:g}"]
+                       + [f"{row['checks'][n]:g}" if n in row["checks"] else "" for n in names]
+                       + [row["status"]])
+    os.replace(tmp, path)
+
+
+def summarize(asg, states, graded, reused, seconds, jobs, reference=None):
+    totals = [s["row"]["total"] for s in states]
+    checks = []
+    for c in asg.checks:
+        seen = [s["row"]["passed"][c.name] for s in states if c.name in s["row"]["passed"]]
+        scores = [s["row"]["checks"][c.name] for s in states if c.name in s["row"]["checks"]]
+        checks.append({"name": c.name, "points": c.points, "kind": c.kind,
+                       "pass_rate": round(sum(seen) / len(seen), 4) if seen else None,
+                       "mean_score": round(_mean(scores), 4) if scores else None})
+    counts = {}
+    for s in states:
+        for d in s["diagnoses"]:
+            counts[d] = counts.get(d, 0) + 1
+    common = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    fresh = [s for s in states if not s.get("reused") and s.get("seconds")]
+    student_seconds = [s.get("student_seconds", 0.0) for s in fresh]
+    grading_seconds = [s.get("seconds", 0.0) for s in fresh]
+    return {
+        "assignment": asg.id,
+        "max_score": asg.max_points,
+        "submissions": len(states),
+        "graded": graded,
+        "reused": reused,
+        "errors": sum(1 for s in states if s["row"]["status"] != STATUS_GRADED),
+        "full_marks": sum(1 for t in totals if t >= asg.max_points),
+        "scores": ({"mean": round(_mean(totals), 4), "median": _median(totals),
+                    "min": min(totals), "max": max(totals),
+                    "stdev": round(math.sqrt(_mean([(t - _mean(totals)) ** 2 for t in totals])), 4)}
+                   if totals else {}),
+        "checks": checks,
+        "diagnoses": [{"what": k, "submissions": v} for k, v in common],
+        "reference_score": reference.score if reference is not None else None,
+        "timing": {"seconds": round(seconds, 3), "jobs": jobs,
+                   "graded_per_second": round(graded / seconds, 3) if graded and seconds > 0 else None,
+                   "mean_seconds_per_submission": round(_mean(grading_seconds), 4)
+                   if grading_seconds else None,
+                   "mean_student_code_seconds": round(_mean(student_seconds), 4)
+                   if student_seconds else None},
+    }
+
+
+def _mean(values):
+    return sum(values) / len(values)
+
+
+def _median(values):
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2

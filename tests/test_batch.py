@@ -1,0 +1,449 @@
+"""Batch grading (`grader.py batch`): every submission of a folder graded as single grading
+grades it, a gradebook that adds up, re-runs that skip what did not change, figures a person can
+read, examples recorded once that never change a verdict, and no state carried from one
+submission to the next."""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import random
+
+import numpy as np
+import pytest
+import yaml
+
+from corpus_tools import materialize
+from nngrader.engine import grading, memo, search
+from nngrader.frontends import assignments, batch, figures, results
+from realworld_tools import build
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ASSIGNMENT = "sentiment-2layer"
+LIMITS = {"call_timeout": "2", "submission_timeout": "40"}
+HANG = """
+
+def sigmoid(x):                 # hangs: only this submission's limits may pay for it
+    while True:
+        pass
+"""
+NOT_A_SUBMISSION = "print('hello')\n"
+
+
+def _correct_source():
+    """A correct submission whose public functions share no code (the hostile corpus's base): a
+    function made to hang or to lie here costs only the checks about it."""
+    with open(os.path.join(REPO, "tests", "hostile", "honest.py"), encoding="utf-8") as f:
+        return f.read()
+
+
+def _class_folder(root):
+    """A small class: correct, buggy, a hang in the middle, a zip, a notebook, a single file,
+    an empty folder (what each student id is named after the entry)."""
+    subs = os.path.join(root, "subs")
+    os.makedirs(subs)
+    materialize(ASSIGNMENT, "correct_loops", os.path.join(subs, "alice"))
+    materialize(ASSIGNMENT, "gradients_missing_mean", os.path.join(subs, "bob"))
+    materialize(ASSIGNMENT, "bce_sign", os.path.join(subs, "carol"))
+    os.makedirs(os.path.join(subs, "dave"))
+    with open(os.path.join(subs, "dave", "assignment2.py"), "w", encoding="utf-8") as f:
+        f.write(_correct_source() + HANG)
+    specs = yaml.safe_load(open(os.path.join(REPO, "tests", "realworld", ASSIGNMENT + ".yaml"), encoding="utf-8"))
+    for student, case in (("erin", "zip_with_bug"), ("frank", "notebook_handin")):
+        work = os.path.join(root, "build-" + student)
+        os.makedirs(work)
+        path = build(ASSIGNMENT, case, specs[case], work)
+        if os.path.isdir(path):         # a folder holding the notebook: the notebook alone is handed in
+            path = next(os.path.join(path, n) for n in os.listdir(path) if n.endswith(".ipynb"))
+        shutil.copy(path, os.path.join(subs, student + os.path.splitext(path)[1]))
+    with open(os.path.join(subs, "grace.py"), "w", encoding="utf-8") as f:
+        f.write(_correct_source())
+    os.makedirs(os.path.join(subs, "heidi"))
+    with open(os.path.join(subs, "heidi", "notes.txt"), "w", encoding="utf-8") as f:
+        f.write(NOT_A_SUBMISSION)
+    return subs
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, os.path.join(REPO, "grader.py"), *args], capture_output=True,
+                          text=True, cwd=REPO, stdin=subprocess.DEVNULL)
+
+
+def _without_time(doc):
+    doc = dict(doc)
+    doc.pop("execution_time")
+    return doc
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("batch"))
+    subs = _class_folder(root)
+    out = os.path.join(root, "out")
+    limits = [x for k, v in LIMITS.items() for x in ("--limit", f"{k}={v}")]
+    first = _cli("batch", subs, "--assignment", ASSIGNMENT, "--out", out, "--jobs", "2", *limits)
+    return {"subs": subs, "out": out, "first": first, "limits": limits}
+
+
+def test_discover_names_each_entry_by_student(tmp_path):
+    for name in ("alice", "bob.zip", "carol.ipynb", "dave.py", ".hidden", "alice.zip", "erin.txt"):
+        path = tmp_path / name
+        if "." in name[1:]:
+            path.write_text("x")
+        else:
+            path.mkdir()
+    (tmp_path / "__pycache__").mkdir()
+    got = [(e.student, os.path.basename(e.path)) for e in batch.discover(str(tmp_path))]
+    assert got == [("alice", "alice"), ("alice.zip", "alice.zip"), ("bob", "bob.zip"), ("carol", "carol.ipynb"),
+                   ("dave", "dave.py"), ("erin.txt", "erin.txt")]
+
+
+def test_discover_leaves_out_the_output_folder(tmp_path):
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "out").mkdir()
+    got = [e.student for e in batch.discover(str(tmp_path), exclude=[str(tmp_path / "out")])]
+    assert got == ["alice"]
+
+
+@pytest.mark.slow
+def test_batch_grades_every_submission_as_single_grading_does(graded_class):
+    first, out, subs = graded_class["first"], graded_class["out"], graded_class["subs"]
+    assert first.returncode == 0, first.stderr
+    assert "8 submissions (8 graded, 0 unchanged" in first.stdout
+    assert "grading:" not in first.stderr and "sub/s" not in first.stderr     # no bar off a terminal
+    asg = assignments.load(ASSIGNMENT)
+    with open(os.path.join(out, "grades.csv"), newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["student"] for r in rows] == ["alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"]
+    assert list(rows[0]) == ["student", "total", "max"] + [c.name for c in asg.checks] + ["status"]
+    for row, entry in zip(rows, batch.discover(subs)):
+        with open(os.path.join(out, row["student"], "results.json"), encoding="utf-8") as f:
+            doc = json.load(f)
+        assert float(row["total"]) == doc["score"]
+        assert float(row["max"]) == asg.max_points
+        assert {t["name"]: float(row[t["name"]]) for t in doc["tests"]} == {t["name"]: t["score"] for t in doc["tests"]}
+        assert row["status"] == "graded"
+        with open(os.path.join(out, row["student"], "report.txt"), encoding="utf-8") as f:
+            assert f.read().startswith(f"{asg.title} ({asg.id}) — submission: {entry.path}")
+        single = grading.grade(asg, entry.path, overrides=LIMITS)         # no memo: hypothesis as always
+        assert json.dumps(_without_time(results.to_gradescope(single)), indent=2) == \
+            json.dumps(_without_time(doc), indent=2), row["student"]
+    scores = {r["student"]: float(r["total"]) for r in rows}
+    assert scores["alice"] == scores["grace"] == scores["frank"] == 100
+    assert scores["bob"] < 100 and scores["carol"] < 100 and scores["erin"] < 100 and scores["heidi"] == 0
+    with open(os.path.join(out, "dave", "results.json"), encoding="utf-8") as f:
+        dave = json.load(f)
+    assert "timed out after 2 s in sigmoid" in json.dumps(dave)           # the hang cost only its own limits
+    summary = json.load(open(os.path.join(out, "summary.json"), encoding="utf-8"))
+    assert summary["submissions"] == 8 and summary["graded"] == 8 and summary["errors"] == 0
+    assert summary["full_marks"] == 3 and summary["reference_score"] == asg.max_points
+    assert {"what": "mistake: missing_mean", "submissions": 1} in summary["diagnoses"]
+    rate = {c["name"]: c["pass_rate"] for c in summary["checks"]}
+    assert rate["sigmoid_matrix"] == 0.75           # dave hangs and heidi submitted nothing
+    assert sorted(summary["figures"]) == ["diagnoses.png", "loss_curves.png", "pass_rate.png", "scores.png"]
+
+
+@pytest.mark.slow
+def test_rerun_skips_what_did_not_change(graded_class):
+    subs, out = graded_class["subs"], graded_class["out"]
+    assert graded_class["first"].returncode == 0, graded_class["first"].stderr
+    before = {s: os.path.getmtime(os.path.join(out, s, "results.json")) for s in ("alice", "bob")}
+    again = _cli("batch", subs, "--assignment", ASSIGNMENT, "--out", out, "--jobs", "1", *graded_class["limits"])
+    assert again.returncode == 0, again.stderr
+    assert "8 submissions (0 graded, 8 unchanged since the last run)" in again.stdout
+    assert os.path.getmtime(os.path.join(out, "alice", "results.json")) == before["alice"]
+    with open(os.path.join(subs, "alice", "assignment2.py"), "a", encoding="utf-8") as f:
+        f.write("\n# a comment changes the content\n")
+    third = _cli("batch", subs, "--assignment", ASSIGNMENT, "--out", out, "--jobs", "1", *graded_class["limits"])
+    assert third.returncode == 0, third.stderr
+    assert "8 submissions (1 graded, 7 unchanged since the last run)" in third.stdout
+    assert os.path.getmtime(os.path.join(out, "bob", "results.json")) == before["bob"]
+    assert os.path.getmtime(os.path.join(out, "alice", "results.json")) > before["alice"]
+
+
+def test_what_a_verdict_depends_on_is_in_the_checks_digest():
+    asg = assignments.load(ASSIGNMENT)
+    same = batch.checks_digest(asg, LIMITS)
+    assert batch.checks_digest(asg, dict(LIMITS)) == same
+    assert batch.checks_digest(asg, {**LIMITS, "call_timeout": "3"}) != same
+    assert batch.checks_digest(assignments.load("modules-lab"), LIMITS) != same
+
+
+PLANT = """
+
+import builtins, os, sys, json
+import numpy
+
+builtins.planted_by_another_student = 1
+os.environ["PLANTED_BY_ANOTHER_STUDENT"] = "1"
+json.planted_by_another_student = 1
+numpy.planted_by_another_student = 1
+sys.modules["planted_by_another_student"] = json
+with open(os.path.expanduser("~/planted_by_another_student"), "w") as f:
+    f.write("x")
+os.chdir("/")
+_planted_sigmoid = sigmoid
+
+
+def sigmoid(x):                 # right only where the state planted above is visible
+    assert builtins.planted_by_another_student and json.planted_by_another_student
+    return _planted_sigmoid(x)
+"""
+
+SEES = """
+
+import builtins, os, sys, json
+import numpy
+
+_seen = [name for name, found in (
+    ("builtins", hasattr(builtins, "planted_by_another_student")),
+    ("environ", "PLANTED_BY_ANOTHER_STUDENT" in os.environ),
+    ("json", hasattr(json, "planted_by_another_student")),
+    ("numpy", hasattr(numpy, "planted_by_another_student")),
+    ("sys.modules", "planted_by_another_student" in sys.modules),
+    ("home", os.path.exists(os.path.expanduser("~/planted_by_another_student"))),
+    ("cwd", os.getcwd() == "/")) if found]
+_honest_sigmoid = sigmoid
+
+
+def sigmoid(x):                 # wrong wherever another submission's state is seen
+    return _honest_sigmoid(x) + len(_seen)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_no_state_leaks_from_one_submission_to_the_next(tmp_path, jobs):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    source = _correct_source()
+    (subs / "a_plants.py").write_text(source + PLANT)
+    for name in ("b_sees", "c_sees", "d_sees"):
+        (subs / f"{name}.py").write_text(source + SEES)
+    asg = assignments.load(ASSIGNMENT)
+    summary = batch.run(asg, str(subs), str(tmp_path / "out"), jobs=jobs, overrides=LIMITS,
+                        stream=open(os.devnull, "w"))
+    rows = {r["student"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv", encoding="utf-8"))}
+    assert float(rows["a_plants"]["sigmoid_matrix"]) == 5          # the state was planted and seen by itself
+    for name in ("b_sees", "c_sees", "d_sees"):
+        assert float(rows[name]["total"]) == asg.max_points, name  # ...and by nobody after it
+        state = json.load(open(tmp_path / "out" / name / "batch.json", encoding="utf-8"))
+        assert state["forked_workers"] >= 1                         # its worker came from the warm server
+    assert summary["errors"] == 0
+
+
+PROBE = """
+import os, resource
+
+
+def probe():
+    limits = {name: list(resource.getrlimit(getattr(resource, name)))
+              for name in ("RLIMIT_AS", "RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_CORE", "RLIMIT_NPROC")}
+    with open("/proc/self/status") as f:
+        status = dict(line.split(":", 1) for line in f.read().splitlines() if ":" in line)
+    return {"limits": limits, "session_leader": os.getsid(0) == os.getpid(), "uid": os.getuid(),
+            "gid": os.getgid(), "groups": sorted(os.getgroups()), "no_new_privs": status["NoNewPrivs"].strip(),
+            "open_fds": len(os.listdir("/proc/self/fd")), "cwd_is_scratch": os.getcwd() == os.environ["HOME"],
+            "environ": sorted(os.environ), "umask": os.umask(0o077), "stdin": os.readlink("/proc/self/fd/0"),
+            "stdout_is_pipe": os.readlink("/proc/self/fd/1").startswith("pipe:")}
+"""
+
+
+def test_a_forked_worker_is_confined_as_a_started_one(tmp_path):
+    from nngrader.boundary import forkserver
+    from nngrader.boundary.process import StudentProcess
+    (tmp_path / "assignment2.py").write_text(PROBE)
+    seen = {}
+    for how in ("started", "forked"):
+        if how == "forked":
+            forkserver.enable()
+        before = forkserver.spawned
+        process = StudentProcess(str(tmp_path), ["assignment2"])
+        try:
+            seen[how] = process.request({"op": "call", "target": ("name", "probe")}, "probe")
+            assert forkserver.spawned - before == (how == "forked")
+            assert process.proc.poll() is None
+        finally:
+            process.close()
+            forkserver.disable()
+        assert process.proc.poll() is not None            # killed and reaped by the grading process
+    assert seen["forked"] == seen["started"]
+    assert seen["forked"]["session_leader"] and seen["forked"]["stdout_is_pipe"]
+
+
+def test_memo_replays_recorded_examples_without_changing_the_search(monkeypatch):
+    """A stateful 'submission' that fails from its 6th call on: with the examples recorded, the
+    search finds the same minimal example, and the submission meets exactly the calls it meets
+    without the memo."""
+    asg = assignments.load(ASSIGNMENT)
+    check = next(c for c in asg.checks if c.name == "gradients_dW1")
+    spec = check.config.inputs
+
+    def stateful(log):
+        def evaluate(draw):
+            # what the example saw of the global generators (a reference drawing from them, as
+            # modules-lab's Linear does, must see the same numbers replayed as under hypothesis)
+            log.append(json.dumps([draw, float(np.random.uniform()), random.random()], sort_keys=True))
+            if len(log) > 5 and draw["dims"]["N"] > 1:
+                return search.Problem(env={}, draw=draw, note="wrong")
+            return None
+        return evaluate
+
+    alone = []
+    expected = search.search(spec, check.seed, check.max_examples, stateful(alone))
+    monkeypatch.setattr(memo, "ACTIVE", memo.Memo())
+    recorded = []
+    np.random.seed(12345)           # whatever state the process is in, the examples see the same
+    assert search.search(spec, check.seed, check.max_examples, lambda d: recorded.append(d)) is None
+    assert memo.ACTIVE.recorded == 1
+    seen = []
+    got = search.search(spec, check.seed, check.max_examples, stateful(seen))
+    assert got.draw == expected.draw
+    assert seen == alone
+    assert memo.ACTIVE.stats()["hypothesis_runs_after_a_failure"] == 1 and memo.ACTIVE.diverged == 0
+    passing = []
+    assert search.search(spec, check.seed, check.max_examples, lambda d: passing.append(d)) is None
+    assert passing == recorded and memo.ACTIVE.replayed == 1
+
+
+def test_memo_replays_an_exception_where_hypothesis_meets_it(monkeypatch):
+    """A harness error raised on the 4th example: raised again from the same place, after the
+    same calls, whether the examples are replayed or drawn."""
+    asg = assignments.load(ASSIGNMENT)
+    check = next(c for c in asg.checks if c.name == "gradients_dW1")
+    spec = check.config.inputs
+
+    def failing(log):
+        def evaluate(draw):
+            log.append(json.dumps(draw, sort_keys=True))
+            if len(log) > 3 and draw["dims"]["N"] > 1:
+                raise ValueError("the harness failed")
+        return evaluate
+
+    alone = []
+    with pytest.raises(ValueError):
+        search.search(spec, check.seed, check.max_examples, failing(alone))
+    monkeypatch.setattr(memo, "ACTIVE", memo.Memo())
+    assert search.search(spec, check.seed, check.max_examples, lambda d: None) is None
+    seen = []
+    with pytest.raises(ValueError):
+        search.search(spec, check.seed, check.max_examples, failing(seen))
+    assert seen == alone and memo.ACTIVE.diverged == 0
+
+
+def _states():
+    curve = [1.0 / (1 + i) for i in range(10)]
+    return [{"student": f"s{i}", "row": {"total": float(t), "max": 100.0, "status": "graded",
+                                         "checks": {"a": 5.0 * (i % 2), "b": 3.0},
+                                         "passed": {"a": bool(i % 2), "b": True}},
+             "diagnoses": ["mistake: missing_mean"] if i % 2 == 0 else [],
+             "loss_curves": {"train": {"dims": {"N": 3}, "seed": 7, "losses": [v * (1 + i / 10) for v in curve]}}}
+            for i, t in enumerate([100, 88, 41, 74, 100, 95])]
+
+
+class _Check:
+    def __init__(self, name, kind, points):
+        self.name, self.kind, self.points = name, kind, points
+
+
+class _Asg:
+    id = "toy-course"
+    max_points = 100.0
+    checks = [_Check("a", "compare", 5.0), _Check("b", "compare", 3.0), _Check("train", "training", 0.0)]
+
+
+def test_figures_are_written_with_titles_axes_and_labels(tmp_path):
+    from PIL import Image
+    states = _states()
+    summary = batch.summarize(_Asg, states, graded=6, reused=0, seconds=1.0, jobs=1)
+    reference = {"train": {"dims": {"N": 3}, "seed": 7, "losses": [1.0 / (1 + i) for i in range(10)]}}
+    written = figures.write_all(str(tmp_path), _Asg, states, summary, reference)
+    assert written == ["scores.png", "pass_rate.png", "diagnoses.png", "loss_curves.png"]
+    wanted = {
+        "scores.png": ("toy-course: total scores of 6 submissions", "x = total score (points, out of 100), y = submissions"),
+        "pass_rate.png": ("toy-course: pass rate per check (6 submissions), hardest on top",
+                          "x = submissions passing the check (%), y = check"),
+        "diagnoses.png": ("toy-course: most frequent diagnoses of failing checks",
+                          "x = submissions, y = named mistake or hint"),
+        "loss_curves.png": ("toy-course: the class's loss curves against the reference's",
+                            "train (6 students; N=3): x = iteration, y = loss"),
+    }
+    for name, (title, axes) in wanted.items():
+        with Image.open(tmp_path / name) as image:
+            image.load()
+            assert image.format == "PNG" and image.width > 300 and image.height > 200
+            assert image.text["Title"] == title
+            assert axes in image.text["Description"]
+            low, high = image.convert("L").getextrema()
+            assert high - low > 100                                   # something is drawn
+    fig = figures.pass_rates(_Asg, summary)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "a"]          # the hardest (a) on top
+    fig = figures.class_loss_curves(_Asg, states, reference)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["students", "reference"]
+    fig = figures.frequent_diagnoses(_Asg, summary)
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["mistake: missing_mean"]
+
+
+def test_figures_of_a_class_without_failures_or_training(tmp_path):
+    states = [dict(s, diagnoses=[], loss_curves={}) for s in _states()]
+    summary = batch.summarize(_Asg, states, graded=6, reused=0, seconds=1.0, jobs=1)
+    assert summary["diagnoses"] == [] and summary["scores"]["max"] == 100.0
+    written = figures.write_all(str(tmp_path), _Asg, states, summary, {})
+    assert written == ["scores.png", "pass_rate.png", "diagnoses.png"]
+
+
+def test_csv_rows_add_up(tmp_path):
+    states = _states()
+    batch.write_csv(str(tmp_path / "grades.csv"), _Asg, states)
+    rows = list(csv.reader(open(tmp_path / "grades.csv", encoding="utf-8")))
+    assert rows[0] == ["student", "total", "max", "a", "b", "train", "status"]
+    assert rows[1] == ["s0", "100", "100", "0", "3", "", "graded"]
+
+
+def test_zip_and_notebook_students_are_named_without_suffix(tmp_path):
+    with zipfile.ZipFile(tmp_path / "ivan.zip", "w") as z:
+        z.writestr("assignment2.py", "x = 1\n")
+    (tmp_path / "judy.ipynb").write_text("{}")
+    assert [e.student for e in batch.discover(str(tmp_path))] == ["ivan", "judy"]
+
+
+@pytest.mark.slow
+def test_a_grading_process_that_dies_costs_only_its_submission(tmp_path, monkeypatch):
+    """The process grading `bob` dies (a harness failure: student code never runs there): bob is
+    retried once in a fresh pool, then marked; the others are graded."""
+    for name in ("alice", "bob", "carol", "dave"):
+        (tmp_path / "subs" / name).mkdir(parents=True)
+        (tmp_path / "subs" / name / "notes.txt").write_text(NOT_A_SUBMISSION)
+    real = batch.grade_one
+
+    def dying(entry, *args):
+        if entry.student == "bob":
+            os._exit(3)
+        return real(entry, *args)
+    monkeypatch.setattr(batch, "grade_one", dying)
+    asg = assignments.load(ASSIGNMENT)
+    summary = batch.run(asg, str(tmp_path / "subs"), str(tmp_path / "out"), jobs=2, overrides=LIMITS,
+                        stream=open(os.devnull, "w"))
+    rows = {r["student"]: r for r in csv.DictReader(open(tmp_path / "out" / "grades.csv", encoding="utf-8"))}
+    assert rows["bob"]["status"] == "grader error"
+    assert [rows[n]["status"] for n in ("alice", "carol", "dave")] == ["graded"] * 3
+    assert summary["errors"] == 1 and summary["submissions"] == 4
+
+
+@pytest.mark.slow
+def test_a_single_grade_draws_the_students_loss_curve(tmp_path):
+    from PIL import Image
+    sub = materialize(ASSIGNMENT, "gradients_missing_mean", str(tmp_path / "sub"))
+    png = tmp_path / "curve.png"
+    done = _cli("grade", sub, "--assignment", ASSIGNMENT, "--results", str(tmp_path / "r.json"), "--quiet",
+                "--loss-curve", str(png))
+    assert done.returncode == 0, done.stderr
+    assert f"loss curve of update_params_descends written to {png}" in done.stdout
+    with Image.open(png) as image:
+        assert image.text["Title"].startswith(f"{ASSIGNMENT} › update_params_descends: your loss against the "
+                                              "reference's (")
+        assert "x = iteration, y = loss" in image.text["Description"]
