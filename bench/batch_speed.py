@@ -42,25 +42,10 @@ TARGET_PER_SECOND = 20.0
 
 def hostile(name, dest):
     """tests/hostile/honest.py + the case's attack.py as assignment2.py (placeholders filled)."""
-    src = os.path.join(REPO, "tests", "hostile", name)
-    os.makedirs(dest)
+    import corpus_tools
     subs = {"@TOKEN@": uuid.uuid4().hex[:12], "@REPO@": REPO, "@RESULTS@": os.path.join(dest, "results.json"),
             "@SITE@": os.path.dirname(os.path.dirname(os.path.abspath(json.__file__)))}
-
-    def fill(data):
-        for k, v in subs.items():
-            data = data.replace(k.encode(), v.encode())
-        return data
-    with open(os.path.join(REPO, "tests", "hostile", "honest.py"), "rb") as f:
-        body = f.read()
-    with open(os.path.join(src, "attack.py"), "rb") as f:
-        body += b"\n\n" + f.read()
-    with open(os.path.join(dest, "assignment2.py"), "wb") as f:
-        f.write(fill(body))
-    for other in sorted(os.listdir(src)):
-        if other != "attack.py":
-            with open(os.path.join(src, other), "rb") as f, open(os.path.join(dest, other), "wb") as g:
-                g.write(fill(f.read()))
+    corpus_tools.materialize_hostile(name, dest, subs)
 
 
 def generate(assignment, n, hostile_share, dest):

@@ -235,3 +235,30 @@ if __name__ == "__main__":
     broken = check_course(args.course, args.assignment)
     print("\n".join(broken) or f"{args.assignment}: the corpus holds to the rules")
     sys.exit(1 if broken else 0)
+
+
+HOSTILE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hostile")
+
+
+def materialize_hostile(name, dest, subs):
+    """honest.py + the case's attack.py as assignment2.py, the case's other files beside it;
+    placeholders replaced (as bytes: some cases are deliberately not UTF-8)."""
+    os.makedirs(dest)
+    src = os.path.join(HOSTILE_DIR, name)
+
+    def fill(data):
+        for key, value in subs.items():
+            data = data.replace(key.encode(), value.encode())
+        return data
+
+    with open(os.path.join(HOSTILE_DIR, "honest.py"), "rb") as f:
+        body = f.read()
+    with open(os.path.join(src, "attack.py"), "rb") as f:
+        body += f"\n\n# ---- the attack: tests/hostile/{name}/attack.py ----\n".encode() + f.read()
+    with open(os.path.join(dest, "assignment2.py"), "wb") as f:
+        f.write(fill(body))
+    for other in sorted(os.listdir(src)):
+        if other != "attack.py":
+            with open(os.path.join(src, other), "rb") as f, open(os.path.join(dest, other), "wb") as g:
+                g.write(fill(f.read()))
+    return dest

@@ -21,6 +21,7 @@ import uuid
 import pytest
 import yaml
 
+import corpus_tools
 from nngrader.boundary import containment
 from nngrader.frontends import assignments, results_schema
 
@@ -41,28 +42,7 @@ with open(os.path.join(HOSTILE, "manifest.yaml"), encoding="utf-8") as _f:
     MANIFEST = yaml.safe_load(_f)
 
 
-def materialize(name, dest, subs):
-    """honest.py + the case's attack.py as assignment2.py, the case's other files beside it;
-    placeholders replaced (as bytes: some cases are deliberately not UTF-8)."""
-    os.makedirs(dest)
-    src = os.path.join(HOSTILE, name)
-
-    def fill(data):
-        for key, value in subs.items():
-            data = data.replace(key.encode(), value.encode())
-        return data
-
-    with open(os.path.join(HOSTILE, "honest.py"), "rb") as f:
-        body = f.read()
-    with open(os.path.join(src, "attack.py"), "rb") as f:
-        body += f"\n\n# ---- the attack: tests/hostile/{name}/attack.py ----\n".encode() + f.read()
-    with open(os.path.join(dest, "assignment2.py"), "wb") as f:
-        f.write(fill(body))
-    for other in sorted(os.listdir(src)):
-        if other != "attack.py":
-            with open(os.path.join(src, other), "rb") as f, open(os.path.join(dest, other), "wb") as g:
-                g.write(fill(f.read()))
-    return dest
+materialize = corpus_tools.materialize_hostile
 
 
 def _token_paths(token):

@@ -306,11 +306,7 @@ class Worker:
                                  + "".join(traceback.format_exception_only(type(exc), exc)))
                 return 1
             finally:
-                for stream in (sys.stdout, sys.stderr):
-                    try:
-                        stream.flush()
-                    except Exception:
-                        pass
+                _flush_std_streams()
 
         program = inside(req["path"])
         if not os.path.isfile(program):
@@ -720,6 +716,19 @@ PATH_FDS = []                   # descriptors of the import folders (as root; se
 RANDOM_SEED = 0
 
 
+def _flush_std_streams():
+    """Flush stdout and stderr before a process ends; the submission may have replaced or closed
+    them, and then what it printed is lost: say so on the raw descriptor 2 instead."""
+    for name in ("stdout", "stderr"):
+        try:
+            getattr(sys, name).flush()
+        except Exception as exc:
+            try:
+                os.write(2, f"\n[grader] sys.{name} could not be flushed: {type(exc).__name__}\n".encode())
+            except OSError:
+                return          # descriptor 2 is closed too: nowhere left to say it
+
+
 def main(argv):
     if argv[1] == "--server":
         return _fork_server(int(argv[2]), argv[3] == "root", argv[4:])
@@ -815,11 +824,7 @@ def _forked_worker(sock, fds, req):
     except BaseException:
         traceback.print_exc()
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:
-                pass
+        _flush_std_streams()
         os._exit(code or 0)
 
 
