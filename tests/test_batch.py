@@ -292,13 +292,14 @@ def test_memo_replays_recorded_examples_without_changing_the_search(monkeypatch)
             return None
         return evaluate
 
+    monkeypatch.setattr(memo, "PROCESS", None)     # no memo at all: hypothesis evaluates every example
     alone = []
     expected = search.search(spec, check.seed, check.max_examples, stateful(alone))
     monkeypatch.setattr(memo, "ACTIVE", memo.Memo())
     recorded = []
     np.random.seed(12345)           # whatever state the process is in, the examples see the same
     assert search.search(spec, check.seed, check.max_examples, lambda d: recorded.append(d)) is None
-    assert memo.ACTIVE.recorded == 1
+    assert memo.ACTIVE.recorded == 1 and memo.ACTIVE.replayed == 1     # drawn once, then evaluated
     seen = []
     got = search.search(spec, check.seed, check.max_examples, stateful(seen))
     assert got.draw == expected.draw
@@ -306,7 +307,7 @@ def test_memo_replays_recorded_examples_without_changing_the_search(monkeypatch)
     assert memo.ACTIVE.stats()["hypothesis_runs_after_a_failure"] == 1 and memo.ACTIVE.diverged == 0
     passing = []
     assert search.search(spec, check.seed, check.max_examples, lambda d: passing.append(d)) is None
-    assert passing == recorded and memo.ACTIVE.replayed == 1
+    assert passing == recorded and memo.ACTIVE.replayed == 2 and memo.ACTIVE.recorded == 1
 
 
 def test_memo_replays_an_exception_where_hypothesis_meets_it(monkeypatch):
@@ -323,6 +324,7 @@ def test_memo_replays_an_exception_where_hypothesis_meets_it(monkeypatch):
                 raise ValueError("the harness failed")
         return evaluate
 
+    monkeypatch.setattr(memo, "PROCESS", None)     # no memo at all: hypothesis evaluates every example
     alone = []
     with pytest.raises(ValueError):
         search.search(spec, check.seed, check.max_examples, failing(alone))

@@ -21,6 +21,7 @@ Containment (`containment`), in the order a worker lives:
   its files in the world-writable folders and its System V IPC objects are removed, the
   scratch folder is deleted.
 """
+import collections
 import contextlib
 import os
 import pickle
@@ -77,6 +78,9 @@ class StudentProcess:
         self.last_meta = {}             # the meta of the last good reply (seconds, warnings)
         self.student_seconds = 0.0      # time the worker spent in requests that succeeded (its own clock)
         self.last_cleanup_error = ""    # what went wrong releasing handles, if anything
+        # requests sent ahead in one batch (`prefetch`) whose replies are not read yet:
+        # [(pickled request, what, timeout)], in the order the worker runs them
+        self._ahead = collections.deque()
         containment.set_subreaper()
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -239,6 +243,7 @@ class StudentProcess:
 
     def _kill(self):
         """Kill the worker and everything it started; reap what was ours to reap."""
+        self._ahead.clear()             # their replies will never come
         if self.proc is None:
             return
         blocked = containment.block_termination()
@@ -294,9 +299,12 @@ class StudentProcess:
 
     def request(self, req, what, timeout=None, after_failed_import=False):
         """Send one request -> the decoded reply value; a StudentFailure for anything else.
+        Replies to requests sent ahead and not taken are read and dropped first.
 
         `after_failed_import`: a worker whose import raised (and is still alive) may still run
         the request (e.g. a program run needs no importable module)."""
+        if self._ahead:
+            self.drain_ahead()
         try:
             self.ensure()
         except StudentFailure:
@@ -304,26 +312,74 @@ class StudentProcess:
                 raise
         return self._request(req, what, timeout)
 
-    def _request(self, req, what, timeout=None):
+    def prefetch(self, requests, whats):
+        """Send `requests` to the worker now, in one batch -> True if sent. The worker runs them
+        in order and replies to each as it finishes (stopping after the first that fails), while
+        this side works on the replies it has. The caller takes each reply in order (`take_ahead`)
+        where it would have made that request; any other request first reads and drops the
+        replies not taken (`drain_ahead`).
+
+        The worker meets the same calls in the same order whatever this side does meanwhile, so
+        a grading stays deterministic; every call keeps its own time limit (`call_timeout` when
+        prefetched), whether or not this side was waiting for it when it ran."""
+        if self._ahead:
+            self.drain_ahead()
+        if not requests:
+            return False
+        try:
+            self.ensure()
+        except StudentFailure:
+            return False                # the requests fail one by one as they are made
+        if self.remaining() <= 0:
+            return False
+        data = pickle.dumps({"op": Op.BATCH, "requests": list(requests)}, protocol=PICKLE_PROTOCOL)
+        timeout = min(self.limits.call_timeout, self.remaining())
+        try:
+            self.channel.send(data, time.monotonic() + timeout)
+        except (TimeoutError, BrokenPipeError):
+            self._kill()                # the requests are made one by one on a fresh worker
+            return False
+        self._ahead.extend((w, self.limits.call_timeout) for w in whats)
+        return True
+
+    def ahead(self):
+        """How many replies to requests sent ahead are still to be taken."""
+        return len(self._ahead)
+
+    def take_ahead(self):
+        """The reply to the next request sent ahead -> its decoded value (as `request`)."""
+        return self._request(None, None, None, ahead=True)
+
+    def drain_ahead(self):
+        """Read and drop the replies to requests sent ahead that were not taken (a search that
+        stopped early): the worker has run them, or runs them now, within their limits."""
+        while self._ahead:
+            try:
+                self._request(None, None, None, ahead=True)
+            except StudentFailure:
+                self._ahead.clear()     # the batch ended there (the worker may have been killed)
+
+    def _request(self, req, what, timeout=None, ahead=False):
         if self.remaining() <= 0:
             raise StudentFailure(*messages.budget_used(self.limits))
-        data = pickle.dumps(req, protocol=PICKLE_PROTOCOL)
-        timeout = min(timeout or self.limits.call_timeout, self.remaining())
+        if ahead:
+            what, timeout = self._ahead.popleft()
+        else:
+            data = pickle.dumps(req, protocol=PICKLE_PROTOCOL)
+        limit = timeout or self.limits.call_timeout
+        timeout = min(limit, self.remaining())
         deadline = time.monotonic() + timeout
         channel = self.channel
         try:
-            channel.send(data, deadline)
+            if not ahead:
+                channel.send(data, deadline)
             n = channel.receive_header(deadline)
             if n > MAX_REPLY_BYTES:
                 self._kill()
                 raise StudentFailure(*messages.reply_too_large(n, MAX_REPLY_BYTES, what))
             body = channel.read(n, deadline)
         except TimeoutError:
-            channel.drain(0)
-            output = channel.output_since_request()
-            self._kill()
-            raise StudentFailure(*messages.timed_out(timeout, what, self.remaining() <= 0),
-                                 output=output) from None
+            return self._timed_out(timeout, what)
         except (EOFError, BrokenPipeError):
             return self._died(what)
         channel.drain(0)
@@ -334,17 +390,31 @@ class StudentProcess:
                 seconds = self.last_meta.get("seconds")
                 if isinstance(seconds, float) and seconds >= 0:
                     self.student_seconds += seconds
+                    if ahead and seconds > limit:
+                        # ran past its limit while this side was busy: what waiting would have found
+                        return self._timed_out(limit, what)
                 return wire.decode(payload)
             info = dict(payload)
             category = FailureKind(str(info.get("category", FailureKind.EXCEPTION.value)))
+        except StudentFailure:
+            raise
         except Exception as exc:                # whatever the reply holds, it is the student's doing
             self._kill()
             raise StudentFailure(*messages.unreadable_reply(what, exc)) from None
+        self._ahead.clear()             # a reply that is not OK ends a batch: nothing follows it
         if category == FailureKind.MEMORY:
             self._kill()                # a MemoryError leaves the worker in an unknown state
         category, message = messages.raised(category, str(info.get("message", "")), self.limits, what)
         raise StudentFailure(category, message, str(info.get("type", "")), str(info.get("traceback", "")),
                              channel.output_since_request())
+
+    def _timed_out(self, timeout, what):
+        channel = self.channel
+        channel.drain(0)
+        output = channel.output_since_request()
+        self._kill()
+        raise StudentFailure(*messages.timed_out(timeout, what, self.remaining() <= 0),
+                             output=output) from None
 
     def output_since_request(self):
         """What student code printed since the current request was sent (its last part)."""

@@ -54,6 +54,7 @@ class Worker:
         self.main = None
         self.handles = {}
         self.next_handle = 1
+        self.results = None             # within a batch: what its requests returned (encoded)
 
     # ---- values crossing the boundary -------------------------------------------------
     def encode(self, value, keep, depth=0):
@@ -114,10 +115,44 @@ class Worker:
                 return P.PROBE_FACTORIES[value[1]](self.np)
             if tag == P.Tag.TUPLE:
                 return tuple(self.resolve(v) for v in value[1])
+            if tag == P.Tag.RESULT:
+                return self.result(value[1], value[2])
         if isinstance(value, list):
             return [self.resolve(v) for v in value]
         if isinstance(value, self.np.ndarray):
             return value.copy()
+        return value
+
+    def result(self, k, item):
+        """(Tag.RESULT, k, item): what request k of this batch returned (its item `item`, unless
+        None), as it would arrive had the grading side received it and sent it back."""
+        value = self.crossed(self.results[k])
+        if item is None:
+            return value
+        if type(value) not in (list, tuple) or not 0 <= item < len(value):
+            raise TypeError(f"an earlier result has no item {item}")
+        return value[item]
+
+    def crossed(self, value):
+        """An encoded reply value as the grading side decodes it (nngrader.boundary.wire.decode)
+        and sends it back (StudentTarget._encode): plain arrays, tuples, lists, dicts."""
+        np = self.np
+        if isinstance(value, tuple) and value and isinstance(value[0], str):
+            tag = value[0]
+            if tag == P.Tag.ND:
+                return np.frombuffer(value[3], dtype=np.dtype(value[1])).reshape(value[2]).copy()
+            if tag == P.Tag.TUPLE:
+                return tuple(self.crossed(v) for v in value[1])
+            if tag == P.Tag.DICT:
+                out = {}
+                for k, v in value[1]:
+                    k = self.crossed(k)
+                    out[k if isinstance(k, (str, int, float, bool, tuple)) else repr(k)] = self.crossed(v)
+                return out
+            if tag in (P.Tag.HANDLE, P.Tag.OPAQUE):
+                raise TypeError("an earlier result cannot be passed on")
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.crossed(v) for v in value)
         return value
 
     def lookup(self, name):
@@ -850,35 +885,55 @@ def _serve(fd_in, fd_out, scratch, drop):
             req = P.receive(fd_in, pickle)
         except EOFError:
             return 0
-        op = getattr(worker, "op_" + req["op"])
-        started = time.perf_counter()
-        caught = []
-        try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                with np.errstate(all="warn"):
-                    value = op(req)
-            reply = (P.REPLY_OK, value, {"seconds": time.perf_counter() - started,
-                                   "warnings": [_text(f"{w.category.__name__}: {_text(w.message)}", 300)
-                                                for w in caught[:20]],
-                                   "float32": [_text(t, 200) for t in worker.trace[:5]]})
-            worker.trace = []
-        except _Missing as exc:
-            reply = (P.REPLY_ERROR, {"category": P.FailureKind.MISSING.value, "type": "AttributeError",
-                               "message": str(exc), "traceback": ""})
-        except NotImplementedError as exc:
-            reply = (P.REPLY_ERROR, {"category": P.FailureKind.NOT_IMPLEMENTED.value, "type": "NotImplementedError",
-                               "message": _text(exc),
-                               "traceback": _student_trace(exc.__traceback__, scratch)})
-        except BaseException as exc:           # student code may raise anything, even SystemExit
-            reply = (P.REPLY_ERROR, _describe_failure(exc, req["op"], scratch))
-        try:
-            P.send(fd_out, reply, pickle)
-        except Exception as exc:               # e.g. an unpicklable message text
-            P.send(fd_out, (P.REPLY_ERROR, {"category": P.FailureKind.EXCEPTION.value, "type": type(exc).__name__,
-                                     "message": "result could not be sent back: " + str(exc)[:200],
-                                     "traceback": ""}), pickle)
+        if req["op"] == P.Op.BATCH:
+            # several requests, one reply each, in order; the first that does not succeed ends
+            # the batch (what it printed is the last thing printed, and nothing after it runs).
+            # A request may pass on what an earlier one of the batch returned (Tag.RESULT).
+            worker.results = []
+            try:
+                for one in req["requests"]:
+                    reply = _reply(worker, one, np, scratch, fd_out, pickle)
+                    if reply[0] != P.REPLY_OK:
+                        break
+                    worker.results.append(reply[1])
+            finally:
+                worker.results = None
+            continue
+        _reply(worker, req, np, scratch, fd_out, pickle)
 
+
+def _reply(worker, req, np, scratch, fd_out, pickle):
+    """Run one request and send its reply -> the reply."""
+    op = getattr(worker, "op_" + req["op"])
+    started = time.perf_counter()
+    caught = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with np.errstate(all="warn"):
+                value = op(req)
+        reply = (P.REPLY_OK, value, {"seconds": time.perf_counter() - started,
+                               "warnings": [_text(f"{w.category.__name__}: {_text(w.message)}", 300)
+                                            for w in caught[:20]],
+                               "float32": [_text(t, 200) for t in worker.trace[:5]]})
+        worker.trace = []
+    except _Missing as exc:
+        reply = (P.REPLY_ERROR, {"category": P.FailureKind.MISSING.value, "type": "AttributeError",
+                           "message": str(exc), "traceback": ""})
+    except NotImplementedError as exc:
+        reply = (P.REPLY_ERROR, {"category": P.FailureKind.NOT_IMPLEMENTED.value, "type": "NotImplementedError",
+                           "message": _text(exc),
+                           "traceback": _student_trace(exc.__traceback__, scratch)})
+    except BaseException as exc:           # student code may raise anything, even SystemExit
+        reply = (P.REPLY_ERROR, _describe_failure(exc, req["op"], scratch))
+    try:
+        P.send(fd_out, reply, pickle)
+    except Exception as exc:               # e.g. an unpicklable message text
+        reply = (P.REPLY_ERROR, {"category": P.FailureKind.EXCEPTION.value, "type": type(exc).__name__,
+                                 "message": "result could not be sent back: " + str(exc)[:200],
+                                 "traceback": ""})
+        P.send(fd_out, reply, pickle)
+    return reply
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv))

@@ -28,6 +28,9 @@ class Op:
     SETATTR = "setattr"
     RELEASE = "release"
     RUN_PROGRAM = "run_program"
+    # {"op": BATCH, "requests": [request, ...]}: run them in order, one reply frame each, and
+    # stop after the first reply that is not REPLY_OK (no frame follows it)
+    BATCH = "batch"
 
 
 class Tag:
@@ -39,6 +42,7 @@ class Tag:
     OPAQUE = "__opaque__"       # (OPAQUE, type name, text): a value that may not cross
     STUDENT = "__student__"     # (STUDENT, name): the submission's own function NAME
     PROBE = "__probe__"         # (PROBE, name): a harness probe activation
+    RESULT = "__result__"       # (RESULT, k, item or None): in a batch, what its request k returned
 
 
 class FailureKind(str, enum.Enum):

@@ -151,8 +151,10 @@ def run(check, ctx, verify=None, what="against the reference"):
     alt = ctx.reference(cfg.alternatives) if cfg.alternatives else None
     accept = search.accept_map(cfg.steps)
 
+    prefetch = search.Prefetch(ctx.student, cfg.inputs, cfg.steps)
+
     def one(draw):
-        env = inputs.build(cfg.inputs, draw)
+        env = prefetch.inputs(draw)
         ctx.student.warnings_log = []
         stu_env, problem = search.run_student(ctx.student, cfg.steps, env, draw)
         note = ""
@@ -197,7 +199,7 @@ def run(check, ctx, verify=None, what="against the reference"):
         return search.Problem(env=env, draw=draw, mismatches=mismatches, note=note) if mismatches else None
 
     float32_notes = set()
-    problem = search.search(cfg.inputs, check.seed, check.max_examples, one)
+    problem = search.search(cfg.inputs, check.seed, check.max_examples, one, prefetch)
     diagnosis.diagnose(check, ctx, cfg.steps, cfg.inputs, cfg.compare, problem, cfg.variants)
     out = outcome_for(check, cfg, problem, what)
     if out.passed and float32_notes:

@@ -422,7 +422,10 @@ class Grading:
             return result
         try:
             with ctx.process.call_timeout(check.timeout), replay.around(ctx, check):
-                out = check.kind_impl.run(check, ctx)
+                try:
+                    out = check.kind_impl.run(check, ctx)
+                finally:
+                    ctx.process.drain_ahead()   # calls sent ahead that this check did not make
         except StudentFailure as exc:
             out = Outcome(False, f"checked: {check.name}", lines=[exc.message], short=exc.message)
         except (HarnessBug, Exception) as exc:

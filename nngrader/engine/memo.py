@@ -20,11 +20,19 @@ replayed example in the context hypothesis gives it (the global generators seede
 
 Single grading has no memo (`ACTIVE` is None) and runs hypothesis as always.
 """
+import contextlib
 import copy
 import hashlib
 import json
+import pickle
+import random
 
-ACTIVE = None           # the Memo of the batch this process grades for, or None
+import numpy as np
+
+from nngrader.engine.targets import ReferenceTarget
+
+HYPOTHESIS_PRNG_SEED = 0   # deterministic_PRNG's default, what hypothesis runs a test's examples under
+ACTIVE = None           # the Memo of the batch this process grades for, or None (then PROCESS)
 
 
 class Memo:
@@ -50,51 +58,59 @@ def key(input_spec, seed, max_examples, shrink):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _as_hypothesis_runs_it():
-    """What hypothesis runs each example in: the global generators (`random`, NumPy's) seeded
-    alike and restored afterwards (a reference drawing from them meets the same numbers)."""
-    from hypothesis.internal.entropy import deterministic_PRNG     # hypothesis is pinned
-    return deterministic_PRNG()
+@contextlib.contextmanager
+def _seeded_globals():
+    """What hypothesis runs each example in (hypothesis.internal.entropy.deterministic_PRNG, seed
+    0; hypothesis is pinned): the global generators, `random`'s and NumPy's, seeded alike before
+    each example (call the yielded function), and restored afterwards, so a reference drawing
+    from them meets the same numbers replayed as under hypothesis. Saved once for all examples."""
+    saved = random.getstate(), np.random.get_state()
+    try:
+        yield _seed_globals
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
 
 
-def generated(input_spec, seed, max_examples, shrink, evaluate, stops, run_hypothesis):
+def _seed_globals():
+    random.seed(HYPOTHESIS_PRNG_SEED)
+    np.random.seed(HYPOTHESIS_PRNG_SEED)
+
+
+def generated(input_spec, seed, max_examples, shrink, evaluate, stops, run_hypothesis, prefetch=None):
     """The generated part of a search -> the Problem hypothesis reports, or None.
 
     `evaluate(draw) -> Problem | None`; `stops(problem)`: the problem ends the search at once
-    (no shrinking); `run_hypothesis(evaluate) -> Problem | None` runs hypothesis as single
-    grading does."""
-    memo = ACTIVE
+    (no shrinking); `run_hypothesis(evaluate) -> Problem | None` runs hypothesis;
+    `prefetch(draws)`: told the draws before any is evaluated (to send their student calls
+    ahead, `StudentProcess.prefetch`)."""
+    memo = ACTIVE if ACTIVE is not None else PROCESS
     if memo is None:
         return run_hypothesis(evaluate)
     k = key(input_spec, seed, max_examples, shrink)
     recorded = memo.examples.get(k)
     if recorded is None:
-        draws = []
-
-        def recording(draw):
-            draws.append(copy.deepcopy(draw))
-            return evaluate(draw)
-        problem = run_hypothesis(recording)
-        if problem is None:
-            memo.examples[k] = draws
-            memo.recorded += 1
-        return problem
+        recorded = memo.examples[k] = record(run_hypothesis)
+        memo.recorded += 1
+    if prefetch is not None:
+        prefetch([copy.deepcopy(d) for d in recorded])
     answers = []
-    for draw in recorded:
-        try:
-            with _as_hypothesis_runs_it():
+    with _seeded_globals() as seed:
+        for draw in recorded:
+            try:
+                seed()
                 problem = evaluate(copy.deepcopy(draw))
-        except Exception as exc:
-            # raised out of the example (a harness error): hypothesis meets the same exception on
-            # this draw, and shrinks and reports it as in single grading
-            answers.append(_Raised(exc))
-            break
-        answers.append(problem)
-        if problem is not None:
-            break
-    else:
-        memo.replayed += 1
-        return None
+            except Exception as exc:
+                # raised out of the example (a harness error): hypothesis meets the same exception on
+                # this draw, and shrinks and reports it as in single grading
+                answers.append(_Raised(exc))
+                break
+            answers.append(problem)
+            if problem is not None:
+                break
+        else:
+            memo.replayed += 1
+            return None
     if not isinstance(answers[-1], _Raised) and stops(answers[-1]):
         memo.replayed += 1
         return answers[-1]
@@ -114,8 +130,119 @@ def generated(input_spec, seed, max_examples, shrink, evaluate, stops, run_hypot
     return run_hypothesis(answered)
 
 
+def record(run_hypothesis):
+    """The draws hypothesis makes when every example passes -> [draw] (a run that evaluates nothing)."""
+    draws = []
+
+    def recording(draw):
+        draws.append(copy.deepcopy(draw))
+    if run_hypothesis(recording) is not None:
+        raise AssertionError("a search that evaluates nothing found a problem")
+    return draws
+
+
+PROCESS = Memo()        # this process's own sequences (None: hypothesis evaluates, nothing is replayed)
+
+
 class _Raised:
     """An example's exception, kept to be raised again where hypothesis meets that example."""
 
     def __init__(self, exc):
         self.exc = exc
+
+
+# ---- the reference's results -------------------------------------------------------------
+REFERENCE_ENTRIES = 20000       # results kept per process (the oldest go first)
+
+
+class References:
+    """The reference's results on examples already met, for every later submission (and every
+    later use within one grading: a diagnosis, a hint). Kept only for what a plain reference
+    computes from the example alone: calls by name (no object kept, no method), inputs that are
+    plain data, and runs that leave the global generators untouched (a reference drawing from
+    them would meet other numbers another time)."""
+
+    def __init__(self):
+        self.entries = {}
+        self.hits = 0
+        self.misses = 0
+
+    def run(self, target, steps, env, compute):
+        key = self._key(target, steps, env)
+        if key is None:
+            return compute()
+        entry = self.entries.get(key)
+        if entry is not None and entry[0] is steps and entry[1] is target.module:
+            self.hits += 1
+            out = dict(env)
+            out.update(copy.deepcopy(entry[2]))
+            return out
+        self.misses += 1
+        before = _generator_states()
+        out = compute()
+        if _generator_states() != before or not all(_plain(v) for v in out.values()):
+            return out
+        if len(self.entries) >= REFERENCE_ENTRIES:
+            self.entries.pop(next(iter(self.entries)))
+        # the steps and the module are held, so their ids in the key cannot be reused
+        self.entries[key] = (steps, target.module,
+                             copy.deepcopy({k: v for k, v in out.items() if k not in env or v is not env[k]}))
+        return out
+
+    def computed(self, owner, module, env, extra, compute):
+        """`compute()`, a function of `env` and `extra` alone for this `owner` and reference
+        `module` (e.g. a check's finite differences of the reference's loss) -> its value,
+        computed once per example."""
+        if not all(_plain(v) for v in env.values()):
+            return compute()
+        try:
+            key = (id(owner), id(module), hashlib.sha256(pickle.dumps([sorted(env.items()), extra], protocol=4)).digest())
+        except Exception:           # a value pickle cannot take is not plain data
+            return compute()
+        entry = self.entries.get(key)
+        if entry is not None and entry[0] is owner and entry[1] is module:
+            self.hits += 1
+            return copy.deepcopy(entry[2])
+        self.misses += 1
+        before = _generator_states()
+        value = compute()
+        if _generator_states() == before:
+            if len(self.entries) >= REFERENCE_ENTRIES:
+                self.entries.pop(next(iter(self.entries)))
+            self.entries[key] = (owner, module, copy.deepcopy(value))
+        return value
+
+    @staticmethod
+    def _key(target, steps, env):
+        if type(target) is not ReferenceTarget or not all(s.op in _PURE_OPS and "." not in s.target for s in steps):
+            return None
+        if not all(_plain(v) for v in env.values()):
+            return None
+        try:
+            data = pickle.dumps([sorted(env.items()), sorted(target.overrides.items()),
+                                 sorted(target.files.items())], protocol=4)
+        except Exception:           # a value pickle cannot take is not plain data
+            return None
+        return id(steps), id(target.module), hashlib.sha256(data).digest()
+
+
+_PURE_OPS = ("call", "mean", "dot", "item", "eval")
+_PLAIN = (bool, int, float, str, bytes, type(None), np.integer, np.floating, np.bool_)
+
+
+def _plain(v):
+    if isinstance(v, np.ndarray):
+        return v.dtype.kind in "biuf" and type(v) is np.ndarray
+    if isinstance(v, (list, tuple)):
+        return all(_plain(x) for x in v)
+    if isinstance(v, dict):
+        return all(isinstance(k, str) and _plain(x) for k, x in v.items())
+    return isinstance(v, _PLAIN)
+
+
+def _generator_states():
+    state = np.random.get_state(legacy=False)
+    return random.getstate(), state["state"]["pos"], state["state"]["key"].tobytes(), state["has_gauss"]
+
+
+REFERENCES = References()

@@ -25,7 +25,7 @@ from nngrader.boundary import wire
 from nngrader.core.errors import SpecError, StudentFailure
 from nngrader.core.model import read_tolerance, req_map, string
 from nngrader.engine import expr
-from nngrader.engine.targets import DataFile, OwnFunction, Probe
+from nngrader.engine.targets import DataFile, OwnFunction, Probe, Result
 
 
 @dataclass
@@ -318,6 +318,54 @@ def run(target, steps, env):
             exc.step = with_values(step, env)
             raise
     return env
+
+
+def plan(target, steps, env, produced=None, first=0):
+    """The requests running `steps` on `target` (a StudentTarget) would make, known before any
+    reply -> [(request, what, planned)], or None when they cannot be: every student step must be
+    a call by name keeping nothing behind a handle, whose arguments come from `env` or, by name,
+    from what an earlier planned call returned. `produced` {name: targets.Result} holds those
+    (and is updated: pass the same dict for the steps of the example's next iteration); `first`
+    is the batch index of this plan's first request. Harness steps (mean, item, eval...) need no
+    request, but no planned call may use what they compute."""
+    produced = {} if produced is None else produced
+    planned, computed = [], set()
+    for step in steps:
+        if step.op in HARNESS_OPS:
+            computed.add(step.as_name)
+            continue
+        if step.op != "call" or "." in step.target:
+            return None
+        refs = list(step.args) + list(step.kwargs.values())
+        nested = _names([r for r in refs if not isinstance(r, Name)])
+        top = [r.name for r in refs if isinstance(r, Name)]
+        if any(n in computed or n in produced for n in nested) or any(n in computed for n in top) \
+                or any(n not in env and n not in produced for n in top + nested):
+            return None
+
+        def value(ref):
+            return produced[ref.name] if isinstance(ref, Name) and ref.name in produced else _value(ref, env)
+        one = target.planned_call(step.target, [value(a) for a in step.args],
+                                  {k: value(v) for k, v in step.kwargs.items()}, _keep_spec(step.returns))
+        if one is None:
+            return None
+        k = first + len(planned)
+        planned.append(one)
+        if isinstance(step.returns, list):
+            produced.update((r.name, Result(k, i)) for i, r in enumerate(step.returns))
+        elif step.returns is not None:
+            produced[step.returns.name] = Result(k)
+    return planned
+
+
+def _names(refs):
+    out = []
+    for r in refs:
+        if isinstance(r, Name):
+            out.append(r.name)
+        elif isinstance(r, (list, tuple)):
+            out += _names(r)
+    return out
 
 
 def with_values(step, env):

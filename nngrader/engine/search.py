@@ -48,22 +48,59 @@ class _Abort(BaseException):
         self.problem = problem
 
 
-def search(input_spec, seed, max_examples, evaluate):
+def search(input_spec, seed, max_examples, evaluate, prefetch=None):
     """Run `evaluate(draw) -> Problem | None` over generated examples; return the minimal Problem.
-    In a batch, the generated draws are recorded once and replayed (`memo`: never a different
-    verdict)."""
+
+    The draws are known before any is evaluated (`memo`: recorded once, replayed, never a
+    different verdict); `prefetch(draws)`, if given, is told all of them first, the boundary
+    examples last (their student calls can then go to the worker in one batch)."""
+    boundary = boundary_examples(input_spec)
+    ahead = None if prefetch is None else (lambda draws: prefetch(draws + boundary))
     problem = memo.generated(input_spec, seed, max_examples, SHRINK, evaluate,
                              lambda p: p.failure is not None and p.failure.category in FATAL,
-                             lambda ev: _generated(input_spec, seed, max_examples, ev))
+                             lambda ev: _generated(input_spec, seed, max_examples, ev), ahead)
     if problem is not None:
         return problem
     # Generated examples (which shrink) come first; then the boundaries hypothesis may not
     # have drawn: every dimension at its minimum (N = 1), at its maximum, and mixed.
-    for ex in boundary_examples(input_spec):
+    for ex in boundary:
         problem = evaluate(ex)
         if problem is not None:
             return problem
     return None
+
+
+class Prefetch:
+    """A search's examples built once, and the student's calls of all of them sent ahead in one
+    batch (`StudentTarget.prefetch`) when every call can be known from the example alone
+    (`scenario.plan`). `repeat`: the steps run that many times on each example, each time on
+    what the last returned (a training loop; 0: nothing is sent ahead). Pass it to `search`;
+    build each example with `inputs(draw)`."""
+
+    def __init__(self, student, input_spec, steps, repeat=1):
+        self.student, self.input_spec, self.steps, self.repeat = student, input_spec, steps, repeat
+        self.built = {}
+
+    def __call__(self, draws):
+        planned = []
+        for draw in draws:
+            env = self.built[_draw_key(draw)] = inputs.build(self.input_spec, draw)
+            produced = {}
+            for _ in range(self.repeat):
+                these = scenario.plan(self.student, self.steps, env, produced, first=len(planned))
+                if these is None:
+                    return
+                planned += these
+        if planned:
+            self.student.prefetch(planned)
+
+    def inputs(self, draw):
+        """The example's inputs (those built for the prefetch, once)."""
+        return self.built.pop(_draw_key(draw), None) or inputs.build(self.input_spec, draw)
+
+
+def _draw_key(draw):
+    return repr(sorted(draw["dims"].items())), draw.get("seed")
 
 
 def _generated(input_spec, seed, max_examples, evaluate):
@@ -130,7 +167,12 @@ def boundary_examples(input_spec):
 
 def run_reference(target, steps, env):
     """The steps on the reference. Anything going wrong here is the spec's or the reference's
-    doing, never the submission's: a HarnessBug naming the file, the check and the step."""
+    doing, never the submission's: a HarnessBug naming the file, the check and the step.
+    Results computed before on the same example are not computed again (`memo.References`)."""
+    return memo.REFERENCES.run(target, steps, env, lambda: _run_reference(target, steps, env))
+
+
+def _run_reference(target, steps, env):
     for step in steps:
         try:
             env = scenario.run(target, [step], env)

@@ -4,6 +4,7 @@ A target can call a name, construct a class, call a method of a kept object, and
 an attribute. `ReferenceTarget` runs the reference in this process; `StudentTarget` forwards
 to the sandboxed worker. Values come back as plain data; opaque objects as handles.
 """
+import collections
 import copy
 
 import numpy as np
@@ -123,11 +124,16 @@ class StudentTarget:
         self.renames = {}               # contract name -> the accepted alias the submission defines
         self.trace_precision = False    # calls report which of the submission's functions compute in float32
         self.precision_trace = []
+        self._kept = False              # a handle may be held in the worker since the last release
+        self._planned = collections.deque()     # what the calls sent ahead were made with (prefetch)
+        self._taken = []                # the replies read of the batch sent ahead, in order
 
     def _name(self, name):
         return self.renames.get(name, name)
 
     def _encode(self, v):
+        if isinstance(v, Result):
+            return (Tag.RESULT, v.k, v.item)
         if isinstance(v, wire.Handle):
             return (Tag.HANDLE, v.hid)
         if isinstance(v, OwnFunction):
@@ -146,10 +152,20 @@ class StudentTarget:
             return np.array(v, copy=True)
         return v
 
-    def _do(self, req, what):
+    def _prepared(self, req):
         if self.trace_precision and req.get("op") == Op.CALL:
             req["trace"] = True
-        value = self.process.request(req, what)
+        return req
+
+    def _do(self, req, what, ahead=False):
+        if ahead:
+            value = self.process.take_ahead()
+        else:
+            self._planned.clear()
+            req = self._prepared(req)
+            if _keeps(req.get("keep")):
+                self._kept = True
+            value = self.process.request(req, what)
         if self.trace_precision:
             self.precision_trace += [str(t) for t in self.process.last_meta.get("float32", [])
                                      if isinstance(t, str)]
@@ -157,10 +173,35 @@ class StudentTarget:
         self.warnings_log.extend(self.last_warnings)
         return value
 
+    def _call_request(self, name, args, kwargs, keep):
+        return {"op": Op.CALL, "target": ("name", self._name(name)), "args": [self._encode(a) for a in args],
+                "kwargs": {k: self._encode(v) for k, v in (kwargs or {}).items()}, "keep": keep}
+
     def call(self, name, args=(), kwargs=None, keep=None):
-        return self._do({"op": Op.CALL, "target": ("name", self._name(name)), "args": [self._encode(a) for a in args],
-                         "kwargs": {k: self._encode(v) for k, v in (kwargs or {}).items()},
-                         "keep": keep}, name)
+        if self._planned and self.process.ahead() == len(self._planned) \
+                and self._planned[0].answers(self, name, args, kwargs, keep):
+            self._planned.popleft()     # sent ahead with these very arguments: its reply is read
+            value = self._do(None, name, ahead=True)
+            self._taken.append(value)
+            return value
+        return self._do(self._call_request(name, args, kwargs, keep), name)
+
+    def planned_call(self, name, args=(), kwargs=None, keep=None):
+        """What `call` would send -> (request, what, the call it answers), for `prefetch`; None
+        when it would keep a handle. An argument may be a `Result` of an earlier planned call."""
+        if _keeps(keep):
+            return None
+        return (self._prepared(self._call_request(name, args, kwargs, keep)), name,
+                _Planned(self, name, args, kwargs, keep))
+
+    def prefetch(self, planned):
+        """Send the planned calls [planned_call(...)] ahead, in one batch: `call` with the very same
+        arguments (the same objects, or the values those earlier calls returned) later reads the
+        reply instead of sending (StudentProcess.prefetch)."""
+        self._planned.clear()
+        self._taken = []
+        if self.process.prefetch([r for r, _, _ in planned], [w for _, w, _ in planned]):
+            self._planned.extend(p for _, _, p in planned)
 
     def call_method(self, handle, method, args=(), kwargs=None, keep=None):
         return self._do({"op": Op.CALL, "target": ("method", handle.hid, method),
@@ -177,6 +218,10 @@ class StudentTarget:
                          "value": self._encode(value)}, f"setting {handle.type_name}.{attr}")
 
     def release(self):
+        """Drop the objects the worker keeps behind handles (none kept: nothing to ask)."""
+        if not self._kept:
+            return
+        self._kept = False
         if not self.process.alive():
             return          # a dead worker holds no handles; it is restarted on next use
         try:
@@ -200,6 +245,51 @@ class StudentTarget:
         reply["files"] = {k: _bytes(v) for k, v in reply["files"].items()}
         reply["output"] = _bytes(reply["output"]) or b""
         return reply
+
+
+class Result:
+    """An argument of a planned call (`StudentTarget.planned_call`): what request `k` of the same
+    batch returns (its item `item`, unless None), passed on inside the worker."""
+
+    def __init__(self, k, item=None):
+        self.k, self.item = k, item
+
+
+class _Planned:
+    """A call sent ahead: it answers a later call made with the same name, the same `keep`, the
+    same tracing, and the same argument objects (identity: nothing may have changed them since),
+    or, for a `Result`, the very value that earlier reply delivered."""
+
+    def __init__(self, target, name, args, kwargs, keep):
+        self.key = (name, repr(keep), target.trace_precision, tuple(sorted((kwargs or {}).keys())))
+        self.values = list(args) + [v for _, v in sorted((kwargs or {}).items())]
+
+    def answers(self, target, name, args, kwargs, keep):
+        values = list(args) + [v for _, v in sorted((kwargs or {}).items())]
+        if (name, repr(keep), target.trace_precision, tuple(sorted((kwargs or {}).keys()))) != self.key \
+                or len(values) != len(self.values):
+            return False
+        return all(_delivered(p, target._taken) is a if isinstance(p, Result) else p is a
+                   for p, a in zip(self.values, values))
+
+
+_NOTHING = object()
+
+
+def _delivered(result, taken):
+    if result.k >= len(taken):
+        return _NOTHING
+    value = taken[result.k]
+    if result.item is None:
+        return value
+    return value[result.item] if isinstance(value, (list, tuple)) and result.item < len(value) else _NOTHING
+
+
+def _keeps(keep):
+    """Does a request's `keep` leave anything behind a handle?"""
+    if keep is True or keep == "handle":
+        return True
+    return isinstance(keep, (list, tuple)) and any(_keeps(k) for k in keep)
 
 
 def _bytes(v):

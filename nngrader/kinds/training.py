@@ -213,8 +213,10 @@ def run(check, ctx):
 
     misses = []         # examples where the reference itself misses the expectation
 
+    prefetch = search.Prefetch(ctx.student, cfg.inputs, cfg.steps, repeat=_repeats(cfg))
+
     def one(draw):
-        env = inputs.build(cfg.inputs, draw)
+        env = prefetch.inputs(draw)
         got, problem = _student(ctx, cfg, env, draw, ref)
         if got is not None:     # the first example's losses: a batch's class figure, a student's plot
             ctx.memo.setdefault(("loss_curve", check.name), (dict(draw["dims"]), draw["seed"], list(got[0])))
@@ -235,7 +237,7 @@ def run(check, ctx):
             return None
         return problem
 
-    problem = search.search(cfg.inputs, check.seed, check.max_examples, one)
+    problem = search.search(cfg.inputs, check.seed, check.max_examples, one, prefetch)
     if problem is None and misses:
         draw, env, own = misses[0]
         shown = "".join(f"; {k} = {env[k]!r}" for k in cfg.hyperparameters)
@@ -249,6 +251,14 @@ def run(check, ctx):
     def detail(p, hidden):
         return [p.note] if hidden else feedback.describe_example(p, names, show_values=False) + [p.note]
     return feedback.outcome(check, checked, problem, names, detail)
+
+
+def _repeats(cfg):
+    """How often `trajectory` runs the steps on the submission, each iteration on what the last
+    returned (0: a setup comes first, whose calls are not planned)."""
+    if cfg.setup:
+        return 0
+    return 1 if cfg.mode == "whole_loop" else cfg.iterations
 
 
 def _student(ctx, cfg, env, draw, ref):
