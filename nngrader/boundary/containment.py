@@ -59,14 +59,26 @@ def _proc_table():
                 text = f.read().decode(errors="replace")
         except OSError:
             continue
-        info = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
         try:
             # The Uid line, not the owner of /proc/PID: after setuid a process is not dumpable
             # and its /proc entries belong to root.
-            table[int(entry)] = (int(info["PPid"]), info["State"].split()[0], int(info["Uid"].split()[0]))
+            table[int(entry)] = (int(_status_field(text, "PPid")), _status_field(text, "State").split()[0],
+                                 int(_status_field(text, "Uid").split()[0]))
         except (KeyError, ValueError, IndexError):
             continue
     return table
+
+
+def _status_field(text, name):
+    """The value of the line `name:` of a /proc/PID/status text (KeyError when absent)."""
+    at = text.find("\n" + name + ":")
+    if at < 0:
+        if not text.startswith(name + ":"):
+            raise KeyError(name)
+        at = -1
+    start = at + len(name) + 2
+    end = text.find("\n", start)
+    return text[start:end if end >= 0 else len(text)].strip()
 
 
 def processes_of(uid, table=None):
@@ -89,10 +101,11 @@ def _descendants(root_pid, table=None):
     return found
 
 
-def kill_user(uid):
+def kill_user(uid, tables=None):
     """SIGKILL every process of `uid` (root only). A helper takes the uid and signals -1: the
     kernel sends the signal to all of the user's processes in one pass that no fork can slip
-    through, whatever their session or parent. -> the PIDs still alive afterwards (normally none)."""
+    through, whatever their session or parent. -> the PIDs still alive afterwards (normally none).
+    `tables`: a list that receives the process table read last."""
     left = []
     for attempt in range(20):
         pid = os.fork()
@@ -105,7 +118,10 @@ def kill_user(uid):
             finally:
                 os._exit(0)
         os.waitpid(pid, 0)
-        left = processes_of(uid)
+        table = _proc_table()
+        if tables is not None:
+            tables.append(table)
+        left = processes_of(uid, table)
         if not left:
             break
         time.sleep(0.005 * (attempt + 1))
@@ -197,26 +213,29 @@ def files_of(uid, tops=WORLD_WRITABLE):
     owns is listed, not entered)."""
     found, seen = [], set()
 
-    def walk(path, depth):
+    def walk(path, depth, writable):
         try:
             entries = list(os.scandir(path))
         except OSError:
             return
         for e in entries:
             try:
+                # in a folder `uid` cannot write to, only its subfolders may hold what it made
+                if not writable and not e.is_dir(follow_symlinks=False):
+                    continue
                 st = e.stat(follow_symlinks=False)
             except OSError:
                 continue
             if st.st_uid == uid:
                 found.append(e.path)
             elif stat.S_ISDIR(st.st_mode) and st.st_mode & 0o001 and depth < 6:
-                walk(e.path, depth + 1)
+                walk(e.path, depth + 1, bool(st.st_mode & 0o022))     # others or a group may write
 
     for top in tops:
         real = os.path.realpath(top)
         if real not in seen and os.path.isdir(real):
             seen.add(real)
-            walk(real, 0)
+            walk(real, 0, True)
     return found
 
 
@@ -385,9 +404,11 @@ def _is_student_pid(pid, scratch):
 
 def kill_user_children(uid, keep):
     """As root: SIGKILL every process of `uid`, then reap those that were our children."""
-    kill_user(uid)
-    table = _proc_table()
+    tables = []
+    left = kill_user(uid, tables)
+    table = tables[-1]
     reap_children([p for p, (pp, _, u) in table.items() if pp == os.getpid() and u == uid], keep=keep)
+    return left
 
 
 _TERMINATION = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}

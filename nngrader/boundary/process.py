@@ -81,6 +81,7 @@ class StudentProcess:
         # requests sent ahead in one batch (`prefetch`) whose replies are not read yet:
         # [(pickled request, what, timeout)], in the order the worker runs them
         self._ahead = collections.deque()
+        self._all_killed = False        # the last _kill left no process of the claimed user
         containment.set_subreaper()
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -249,7 +250,8 @@ class StudentProcess:
         blocked = containment.block_termination()
         try:
             if self.as_root:
-                containment.kill_user_children(self.uid, keep=self.proc)
+                # none left: nothing runs as this user until a worker is started again
+                self._all_killed = not containment.kill_user_children(self.uid, keep=self.proc)
             else:
                 containment.kill_own_descendants(self.proc.pid, self.scratch, keep=self.proc)
             if self.proc.poll() is None:
@@ -267,9 +269,11 @@ class StudentProcess:
         """Kill everything the submission started, remove what it left, release its user."""
         blocked = containment.block_termination()
         try:
+            self._all_killed = False
             self._kill()
             if self.as_root and self.uid is not None:
-                containment.kill_user(self.uid)         # even when no worker is running now
+                if not self._all_killed:
+                    containment.kill_user(self.uid)     # even when no worker is running now
                 containment.remove_files_of(self.uid)
                 containment.remove_ipc_of(self.uid)
             if self.scratch and os.path.isdir(self.scratch):

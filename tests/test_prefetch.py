@@ -1,0 +1,183 @@
+"""Student calls sent ahead in one batch (StudentProcess.prefetch, StudentTarget.prefetch,
+scenario.plan, search.Prefetch) and the reference's results kept per example (memo.References):
+the submission meets the same calls, in the same order, with the same limits, and the grader
+reads the same values and failures as when it sends the calls one by one."""
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from nngrader.boundary.process import StudentProcess
+from nngrader.core.errors import StudentFailure
+from nngrader.core.limits import Limits
+from nngrader.core.model import Where
+from nngrader.core.protocol import FailureKind
+from nngrader.engine import memo, scenario, search
+from nngrader.engine.targets import ReferenceTarget, StudentTarget
+
+STATEFUL = """
+    import time
+    import numpy as np
+    CALLS = []
+
+    def f(x):
+        CALLS.append(("f", float(np.sum(x))))
+        return x * 2.0, np.sum(x)
+
+    def g(a, s):
+        CALLS.append(("g", float(np.sum(a))))
+        return a + s
+
+    def boom(x):
+        print("about to fail")
+        raise ValueError("boom")
+
+    def slow(seconds):
+        time.sleep(seconds)
+        return seconds
+
+    def calls():
+        return list(CALLS)
+"""
+
+
+@pytest.fixture
+def worker(tmp_path):
+    made = []
+
+    def make(source=STATEFUL, **limits):
+        folder = tmp_path / f"sub{len(made)}"
+        folder.mkdir()
+        (folder / "mod.py").write_text(textwrap.dedent(source))
+        proc = StudentProcess(str(folder), ["mod"], Limits().with_overrides(limits))
+        made.append(proc)
+        return proc
+
+    yield make
+    for proc in made:
+        proc.close()
+
+
+def req(name, *args):
+    return {"op": "call", "target": ("name", name), "args": list(args), "kwargs": {}, "keep": None}
+
+
+def test_replies_taken_ahead_are_the_replies_sent_one_by_one(worker):
+    xs = [np.arange(3.0) + i for i in range(4)]
+    one_by_one = worker()
+    alone = [one_by_one.request(req("f", x), "f") for x in xs]
+    ahead = worker()
+    assert ahead.prefetch([req("f", x) for x in xs], ["f"] * 4)
+    assert ahead.ahead() == 4
+    taken = [ahead.take_ahead() for _ in xs]
+    assert ahead.ahead() == 0
+    for (a1, s1), (a2, s2) in zip(alone, taken):
+        assert np.array_equal(a1, a2) and float(s1) == float(s2)
+    assert one_by_one.request(req("calls"), "calls") == ahead.request(req("calls"), "calls")
+
+
+def test_a_failing_call_ends_the_batch_and_its_output_is_reported(worker):
+    proc = worker()
+    proc.prefetch([req("f", np.ones(2)), req("boom", 1), req("f", np.zeros(2))], ["f", "boom", "f"])
+    proc.take_ahead()
+    with pytest.raises(StudentFailure) as failed:
+        proc.take_ahead()
+    assert failed.value.category == FailureKind.EXCEPTION and "boom" in failed.value.message
+    assert "about to fail" in failed.value.output
+    assert proc.ahead() == 0                    # nothing follows a failure
+    # the call after the failing one never ran
+    assert [c[0] for c in proc.request(req("calls"), "calls")] == ["f"]
+
+
+def test_replies_not_taken_are_drained_before_another_request(worker):
+    proc = worker()
+    proc.prefetch([req("f", np.full(2, float(i))) for i in range(3)], ["f"] * 3)
+    proc.take_ahead()
+    seen = proc.request(req("calls"), "calls")      # drains the two replies not taken first
+    assert [c[1] for c in seen] == [0.0, 2.0, 4.0]  # the worker ran all three, in order
+
+
+def test_a_call_that_overran_its_limit_while_the_grader_was_busy_is_a_timeout(worker):
+    proc = worker(call_timeout=0.5)
+    proc.prefetch([req("slow", 0.8), req("f", np.ones(1))], ["slow", "f"])
+    time.sleep(1.2)                             # the reply is there already, but too late
+    with pytest.raises(StudentFailure) as failed:
+        proc.take_ahead()
+    assert failed.value.category == FailureKind.TIMEOUT
+    assert proc.ahead() == 0 and not proc.alive()
+    assert proc.request(req("calls"), "calls") == []     # a fresh worker serves what follows
+
+
+def test_a_call_that_hangs_in_a_batch_is_killed_at_its_limit(worker):
+    proc = worker(call_timeout=0.5)
+    proc.prefetch([req("slow", 30.0)], ["slow"])
+    started = time.monotonic()
+    with pytest.raises(StudentFailure) as failed:
+        proc.take_ahead()
+    assert failed.value.category == FailureKind.TIMEOUT and time.monotonic() - started < 5
+
+
+def test_a_planned_chain_passes_on_what_the_earlier_call_returned(worker):
+    """Training loops: a call made with what the previous call returned is answered from the
+    batch, with the value exactly as it would have crossed back and forth."""
+    steps = scenario.parse_steps(Where("test.yaml", "check"), [
+        {"call": "f", "args": ["x"], "returns": [{"name": "a"}, {"name": "s"}]},
+        {"call": "g", "args": ["a", "s"], "returns": {"name": "out"}}])
+    env = {"x": np.arange(4.0)}
+    one_by_one = StudentTarget(worker())
+    expected = scenario.run(one_by_one, steps, env)
+    target = StudentTarget(worker())
+    planned = scenario.plan(target, steps, env)
+    assert len(planned) == 2
+    target.prefetch(planned)
+    got = scenario.run(target, steps, env)
+    assert target.process.ahead() == 0          # both replies were taken, none sent again
+    assert np.array_equal(got["out"], expected["out"]) and got["out"].dtype == expected["out"].dtype
+    assert type(got["s"]) is type(expected["s"]) and np.array_equal(got["s"], expected["s"])
+    assert target.process.request(req("calls"), "calls") == one_by_one.process.request(req("calls"), "calls")
+
+
+def test_a_call_with_other_arguments_is_sent_and_the_batch_drained(worker):
+    steps = scenario.parse_steps(Where("test.yaml", "check"), [{"call": "f", "args": ["x"], "returns": [{"name": "a"}, {"name": "s"}]}])
+    target = StudentTarget(worker())
+    env = {"x": np.arange(2.0)}
+    target.prefetch(scenario.plan(target, steps, env))
+    other = {"x": np.arange(2.0)}               # equal values, another object: not what was sent
+    scenario.run(target, steps, other)
+    assert target.process.ahead() == 0
+    assert [c[0] for c in target.process.request(req("calls"), "calls")] == ["f", "f"]
+
+
+def test_steps_that_keep_objects_are_not_planned(worker):
+    steps = scenario.parse_steps(Where("test.yaml", "check"), [{"new": "Thing", "as": "t"}, {"call": "t.run", "returns": {"name": "r"}}])
+    assert scenario.plan(StudentTarget(worker()), steps, {}) is None
+
+
+class _Ref:
+    """A stand-in reference module."""
+    drew = 0
+
+    @staticmethod
+    def double(x):
+        return 2 * x
+
+    @staticmethod
+    def noisy(x):
+        return x + np.random.uniform()
+
+
+def test_reference_results_are_kept_only_when_computed_from_the_example_alone(monkeypatch):
+    monkeypatch.setattr(memo, "REFERENCES", memo.References())
+    ref = ReferenceTarget(_Ref)
+    steps = scenario.parse_steps(Where("test.yaml", "check"), [{"call": "double", "args": ["x"], "returns": {"name": "y"}}])
+    env = {"x": np.arange(3.0)}
+    first = search.run_reference(ref, steps, env)
+    again = search.run_reference(ReferenceTarget(_Ref), steps, {"x": np.arange(3.0)})
+    assert memo.REFERENCES.hits == 1 and np.array_equal(first["y"], again["y"])
+    again["y"][0] = 99.0                        # a copy: what is kept does not change
+    assert search.run_reference(ref, steps, env)["y"][0] == 0.0
+    noisy = scenario.parse_steps(Where("test.yaml", "check"), [{"call": "noisy", "args": ["x"], "returns": {"name": "y"}}])
+    a = search.run_reference(ref, noisy, env)["y"]
+    b = search.run_reference(ref, noisy, env)["y"]
+    assert not np.array_equal(a, b)             # drew from the global generator: computed each time
