@@ -116,8 +116,17 @@ def describe_accepted(expected_shape, accept, dims):
     return text + (" (axes of length 1 aside)" if SQUEEZE in (accept or []) else "")
 
 
-def compare(name, expected, received, tolerances, dims=None, accept=None, upper=None, context=None):
-    """-> None when received matches, else a Mismatch. `upper`: expected is an interval [expected, upper]."""
+def agrees(expected, received, tolerances, dims=None, accept=None, upper=None):
+    """Does `received` match (what `compare` decides, without building the explanation)?"""
+    return compare("v", expected, received, tolerances, dims, accept, upper, quick=True) is None
+
+
+_DISAGREES = Mismatch("v", "disagrees")     # `compare(..., quick=True)`'s answer for any mismatch
+
+
+def compare(name, expected, received, tolerances, dims=None, accept=None, upper=None, context=None, quick=False):
+    """-> None when received matches, else a Mismatch. `upper`: expected is an interval
+    [expected, upper]. `quick`: any mismatch is one shared Mismatch with no explanation."""
     if (upper is None and type(received) is np.ndarray and type(expected) is np.ndarray
             and received.dtype == np.float64 and expected.dtype == np.float64 and received.shape == expected.shape):
         # the common case, decided at once when it passes: the same test as below, for an
@@ -132,10 +141,12 @@ def compare(name, expected, received, tolerances, dims=None, accept=None, upper=
     tol = tolerances[dtype] if dtype in tolerances else tolerances["float64"]
     got, problem = coerce(received)
     if problem:
-        return Mismatch(name, f"{name}: expected an array of shape {lo.shape}, received {problem}")
+        return _DISAGREES if quick else Mismatch(name, f"{name}: expected an array of shape {lo.shape}, received {problem}")
     # Where a scalar is asked for, any size-1 array is a scalar (the contract's rule).
     scalar_ok = lo.ndim == 0 and got.size == 1
     if not shape_accepted(lo.shape, got.shape, accept, dims or {}) and not scalar_ok:
+        if quick:
+            return _DISAGREES
         h = hints.shape_hint(lo.shape, got.shape, dims or {})
         accepted = describe_accepted(lo.shape, accept, dims or {})
         return Mismatch(name, f"{name}: wrong shape: expected {accepted}, received {got.shape}",
@@ -148,6 +159,8 @@ def compare(name, expected, received, tolerances, dims=None, accept=None, upper=
     bad = ~(excess <= bound)                  # NaN counts as bad
     if not bad.any():
         return None
+    if quick:
+        return _DISAGREES
     n_bad, n = int(bad.sum()), got.size
     with np.errstate(invalid="ignore"):
         score = np.where(np.isnan(got), np.inf, (excess - bound) / np.maximum(bound, 1e-300))

@@ -51,8 +51,8 @@ def _matches(exp, got, tolerance, dims, accept):
     if isinstance(exp, (list, tuple)) and not all(np.isscalar(x) for x in exp):
         if not isinstance(got, (list, tuple)) or len(got) != len(exp):
             return False
-        return all(comparison.compare("v", e, g, tolerance, dims, accept) is None for e, g in zip(exp, got))
-    return comparison.compare("v", exp, got, tolerance, dims, accept) is None
+        return all(comparison.agrees(e, g, tolerance, dims, accept) for e, g in zip(exp, got))
+    return comparison.agrees(exp, got, tolerance, dims, accept)
 
 
 def resolve(steps, accepted, ref_env, stu_env, tolerance, dims, accept):
