@@ -71,20 +71,20 @@ def search(input_spec, seed, max_examples, evaluate, prefetch=None):
 
 
 class Prefetch:
-    """A search's examples built once, and the student's calls of all of them sent ahead in one
-    batch (`StudentTarget.prefetch`) when every call can be known from the example alone
+    """A search's examples built once per process (`memo.INPUTS`: every submission meets the same
+    inputs, as read-only arrays), and the student's calls of all of them sent ahead in one batch
+    (`StudentTarget.prefetch`) when every call can be known from the example alone
     (`scenario.plan`). `repeat`: the steps run that many times on each example, each time on
     what the last returned (a training loop; 0: nothing is sent ahead). Pass it to `search`;
-    build each example with `inputs(draw)`."""
+    get each example's inputs with `inputs(draw)`."""
 
     def __init__(self, student, input_spec, steps, repeat=1):
         self.student, self.input_spec, self.steps, self.repeat = student, input_spec, steps, repeat
-        self.built = {}
 
     def __call__(self, draws):
         planned = []
         for draw in draws:
-            env = self.built[_draw_key(draw)] = inputs.build(self.input_spec, draw)
+            env = self.inputs(draw)
             produced = {}
             for _ in range(self.repeat):
                 these = scenario.plan(self.student, self.steps, env, produced, first=len(planned))
@@ -95,8 +95,8 @@ class Prefetch:
             self.student.prefetch(planned)
 
     def inputs(self, draw):
-        """The example's inputs (those built for the prefetch, once)."""
-        return self.built.pop(_draw_key(draw), None) or inputs.build(self.input_spec, draw)
+        """The example's inputs: a new dict of the values built once (read-only arrays)."""
+        return dict(memo.INPUTS.get(self.input_spec, draw, _draw_key(draw)))
 
 
 def _draw_key(draw):
