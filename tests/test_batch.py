@@ -235,6 +235,51 @@ def test_no_state_leaks_from_one_submission_to_the_next(tmp_path, jobs):
     assert summary["errors"] == 0
 
 
+SPY = """
+
+def _look(path):
+    import os
+    try:
+        return bool(os.listdir(path))
+    except OSError:
+        return False
+
+
+SAW = _look(@SUBS@) or _look(@OUT@)
+_sigmoid = sigmoid
+
+
+def sigmoid(x):
+    return _sigmoid(x) + (1.0 if SAW else 0.0)      # wrong exactly when it could read the class's files
+"""
+
+
+@pytest.mark.skipif(not (hasattr(os, "geteuid") and os.geteuid() == 0), reason="the sandbox's own user exists only as root")
+def test_a_submission_cannot_read_its_classmates_files_or_feedback():
+    """As root, the class's folders are closed to the sandbox's user even where others could
+    enter them (here a folder of /tmp opened to everyone)."""
+    import tempfile
+    root = tempfile.mkdtemp(prefix="nngrader-class-")
+    try:
+        os.chmod(root, 0o755)
+        subs, out = os.path.join(root, "subs"), os.path.join(root, "out")
+        os.makedirs(subs, mode=0o755)
+        os.makedirs(out, mode=0o755)
+        os.chmod(subs, 0o755)
+        os.chmod(out, 0o755)
+        with open(os.path.join(subs, "alice.py"), "w") as f:
+            f.write(_correct_source())
+        with open(os.path.join(subs, "mallory.py"), "w") as f:
+            f.write(_correct_source() + SPY.replace("@SUBS@", repr(subs)).replace("@OUT@", repr(out)))
+        asg = assignments.load(ASSIGNMENT)
+        batch.run(asg, subs, out, jobs=1, overrides=LIMITS, stream=open(os.devnull, "w"))
+        rows = {r["student"]: r for r in csv.DictReader(open(os.path.join(out, "grades.csv"), encoding="utf-8"))}
+        assert float(rows["mallory"]["sigmoid_matrix"]) == 5       # it could list neither folder
+        assert os.stat(subs).st_mode & 0o007 == 0 and os.stat(out).st_mode & 0o007 == 0
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 PROBE = """
 import os, resource
 

@@ -328,8 +328,14 @@ def protect_harness_files(course_root):
     """As root: remove the permission bits for others (chmod o-rwx) from the harness folders, so
     the unprivileged user can neither list, read nor write anything below them. Only those
     folders' own mode changes. -> the paths changed."""
+    return close_to_others(harness_paths(course_root))
+
+
+def close_to_others(paths):
+    """As root: chmod o-rwx on each of `paths` (its own mode only), so that the unprivileged user
+    can neither list, read nor write anything below it -> the paths changed."""
     changed = []
-    for path in harness_paths(course_root):
+    for path in paths:
         mode = stat.S_IMODE(os.stat(path).st_mode)
         if mode & 0o007:
             os.chmod(path, mode & ~0o007)

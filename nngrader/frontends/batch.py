@@ -39,7 +39,7 @@ import sys
 import time
 import traceback
 
-from nngrader.boundary import forkserver
+from nngrader.boundary import containment, forkserver
 from nngrader.engine import grading, memo
 from nngrader.frontends import figures, results
 
@@ -255,6 +255,10 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None):
     started = time.monotonic()
     entries = discover(folder, exclude=[out_dir])
     os.makedirs(out_dir, exist_ok=True)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        # the class's submissions and results are closed to the sandbox's user (a student's code
+        # must not read a classmate's files or feedback), as the course folder is
+        containment.close_to_others([folder, out_dir])
     checks = checks_digest(asg, overrides)
     states, pending = {}, []
     for e in entries:
