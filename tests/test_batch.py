@@ -319,66 +319,84 @@ def test_a_forked_worker_is_confined_as_a_started_one(tmp_path):
     assert seen["forked"]["session_leader"] and seen["forked"]["stdout_is_pipe"]
 
 
-def test_memo_replays_recorded_examples_without_changing_the_search(monkeypatch):
-    """A stateful 'submission' that fails from its 6th call on: with the examples recorded, the
-    search finds the same minimal example, and the submission meets exactly the calls it meets
-    without the memo."""
+def test_searches_evaluate_the_draws_hypothesis_makes(monkeypatch):
+    """Every search evaluates, in order, the draws hypothesis makes for a submission that passes
+    them all (recorded once per process by a run that evaluates nothing), whatever state the
+    process's generators are in; each in the context hypothesis gives an example."""
     asg = assignments.load(ASSIGNMENT)
     check = next(c for c in asg.checks if c.name == "gradients_dW1")
     spec = check.config.inputs
 
-    def stateful(log):
+    def seen_by(log):
         def evaluate(draw):
-            # what the example saw of the global generators (a reference drawing from them, as
-            # modules-lab's Linear does, must see the same numbers replayed as under hypothesis)
             log.append(json.dumps([draw, float(np.random.uniform()), random.random()], sort_keys=True))
-            if len(log) > 5 and draw["dims"]["N"] > 1:
-                return search.Problem(env={}, draw=draw, note="wrong")
-            return None
         return evaluate
 
     monkeypatch.setattr(memo, "PROCESS", None)     # no memo at all: hypothesis evaluates every example
     alone = []
-    expected = search.search(spec, check.seed, check.max_examples, stateful(alone))
+    assert search.search(spec, check.seed, check.max_examples, seen_by(alone)) is None
     monkeypatch.setattr(memo, "ACTIVE", memo.Memo())
-    recorded = []
-    np.random.seed(12345)           # whatever state the process is in, the examples see the same
-    assert search.search(spec, check.seed, check.max_examples, lambda d: recorded.append(d)) is None
-    assert memo.ACTIVE.recorded == 1 and memo.ACTIVE.replayed == 1     # drawn once, then evaluated
-    seen = []
-    got = search.search(spec, check.seed, check.max_examples, stateful(seen))
-    assert got.draw == expected.draw
-    assert seen == alone
-    assert memo.ACTIVE.stats()["hypothesis_runs_after_a_failure"] == 1 and memo.ACTIVE.diverged == 0
-    passing = []
-    assert search.search(spec, check.seed, check.max_examples, lambda d: passing.append(d)) is None
-    assert passing == recorded and memo.ACTIVE.replayed == 2 and memo.ACTIVE.recorded == 1
+    for _ in range(2):
+        replayed = []
+        np.random.seed(12345)
+        random.seed(54321)
+        assert search.search(spec, check.seed, check.max_examples, seen_by(replayed)) is None
+        generated = len(alone) - len(search.boundary_examples(spec))   # the boundary examples come last
+        assert [json.loads(x)[1:] for x in replayed][:generated] == [json.loads(x)[1:] for x in alone][:generated]
+        assert [json.dumps(json.loads(x)[0], sort_keys=True) for x in replayed] == \
+            [json.dumps(json.loads(x)[0], sort_keys=True) for x in alone]
+    assert memo.ACTIVE.recorded == 1 and memo.ACTIVE.replayed == 2
 
 
-def test_memo_replays_an_exception_where_hypothesis_meets_it(monkeypatch):
-    """A harness error raised on the 4th example: raised again from the same place, after the
-    same calls, whether the examples are replayed or drawn."""
+def test_a_failing_example_is_made_smaller_deterministically(monkeypatch):
     asg = assignments.load(ASSIGNMENT)
     check = next(c for c in asg.checks if c.name == "gradients_dW1")
     spec = check.config.inputs
+    monkeypatch.setattr(memo, "ACTIVE", memo.Memo())
 
     def failing(log):
         def evaluate(draw):
-            log.append(json.dumps(draw, sort_keys=True))
-            if len(log) > 3 and draw["dims"]["N"] > 1:
-                raise ValueError("the harness failed")
+            log.append(draw)
+            d = draw["dims"]
+            return search.Problem(env={}, draw=draw, note="wrong") if d["N"] >= 3 and d["d"] != d["H"] else None
         return evaluate
 
-    monkeypatch.setattr(memo, "PROCESS", None)     # no memo at all: hypothesis evaluates every example
-    alone = []
-    with pytest.raises(ValueError):
-        search.search(spec, check.seed, check.max_examples, failing(alone))
+    runs = []
+    for _ in range(2):
+        log = []
+        runs.append((search.search(spec, check.seed, check.max_examples, failing(log)), log))
+    (first, log1), (second, log2) = runs
+    assert first.draw == second.draw and log1 == log2           # the same example, by the same calls
+    d = first.draw["dims"]
+    assert d["N"] == 3 and d["d"] != d["H"] and min(d["d"], d["H"]) == spec.dims["d"][0]
+    assert first.draw["seed"] == 0
+    assert memo.ACTIVE.shrunk == 2
+
+
+def test_a_failure_that_ends_the_search_is_not_shrunk_and_a_harness_error_is_raised(monkeypatch):
+    from nngrader.core.errors import StudentFailure
+    from nngrader.core.protocol import FailureKind
+    asg = assignments.load(ASSIGNMENT)
+    check = next(c for c in asg.checks if c.name == "gradients_dW1")
+    spec = check.config.inputs
     monkeypatch.setattr(memo, "ACTIVE", memo.Memo())
-    assert search.search(spec, check.seed, check.max_examples, lambda d: None) is None
+    calls = []
+
+    def timing_out(draw):
+        calls.append(draw)
+        if len(calls) == 3:
+            return search.Problem(env={}, draw=draw, failure=StudentFailure(FailureKind.TIMEOUT, "too slow"))
+    got = search.search(spec, check.seed, check.max_examples, timing_out)
+    assert got.draw == calls[2] and len(calls) == 3 and memo.ACTIVE.shrunk == 0
     seen = []
+
+    def failing(draw):
+        seen.append(draw)
+        if len(seen) == 4:
+            raise ValueError("the harness failed")
     with pytest.raises(ValueError):
-        search.search(spec, check.seed, check.max_examples, failing(seen))
-    assert seen == alone and memo.ACTIVE.diverged == 0
+        search.search(spec, check.seed, check.max_examples, failing)
+    assert len(seen) == 4
 
 
 def _states():

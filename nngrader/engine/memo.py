@@ -1,24 +1,20 @@
-"""What a batch computes once for all its submissions: the examples a check's search generates.
+"""What is computed once per process and reused by every grading in it: a search's examples, the
+examples' inputs, and the reference's results on them.
 
-A check's examples come from hypothesis, seeded with the check's seed (`search`). For a
-submission that passes every example, hypothesis draws the same sequence whatever the
-submission is: the draws depend only on the input spec's dimensions, the seed, the number of
-examples and whether shrinking is on. Drawing them costs about as much as running the student
-code on them, so a batch records the sequence once (`Memo.examples`, from the first search
-that passes all of them, normally the reference's own grading before the batch starts) and then
-evaluates later submissions on the recorded draws, in the same order, without hypothesis.
+Examples (`generated`). A check's examples come from hypothesis, seeded with the check's seed
+(`search`). The draws do not depend on the submission: only on the input spec's dimensions, the
+seed, the number of examples and whether shrinking is on (`key`). So hypothesis runs once per
+process without evaluating anything (`record`), and every search, in single grading as in a
+batch, evaluates the recorded draws in order, each in the context hypothesis gives an example
+(the global generators seeded alike, `_seeded_globals`):
+- all recorded draws pass: the search found nothing;
+- draw k fails: the search stops there; its failure is made smaller (`shrink.smallest`) unless
+  it is one that ends a search (`stops`) or shrinking is off (a bundle);
+- draw k raises (a harness error): raised as it is.
+Before any draw is evaluated, `prefetch(draws)` may send their student calls ahead in one batch.
 
-The memo never changes a verdict; every submission meets the calls it would meet alone, each
-replayed example in the context hypothesis gives it (the global generators seeded alike):
-- all recorded draws pass: hypothesis would have drawn exactly these and found nothing;
-- draw k fails with a failure that stops the search: hypothesis would have stopped there too;
-- draw k fails otherwise (or raises): hypothesis runs as in single grading (it must shrink), and its first
-  k+1 calls, which are the recorded draws, are answered with what the submission already gave
-  on them instead of being run again (student code may keep state between calls: running
-  them twice would not be what single grading does). A draw that differs from the recorded one
-  is run on the submission and counted (`Memo.diverged`): the tests hold it at zero.
-
-Single grading has no memo (`ACTIVE` is None) and runs hypothesis as always.
+Inputs (`INPUTS`) and the reference's results (`REFERENCES`): built once per example and shared
+as read-only arrays, so no use can change them for the next.
 """
 import contextlib
 import copy
@@ -30,6 +26,7 @@ import random
 import numpy as np
 
 from nngrader.engine import inputs
+from nngrader.engine.shrink import smallest
 from nngrader.engine.targets import ReferenceTarget
 
 HYPOTHESIS_PRNG_SEED = 0   # deterministic_PRNG's default, what hypothesis runs a test's examples under
@@ -43,12 +40,11 @@ class Memo:
         self.examples = {}          # key -> [draw, ...] of a search that passed every draw
         self.replayed = 0           # searches answered from a recorded sequence
         self.recorded = 0           # sequences recorded
-        self.fell_back = 0          # searches that had to run hypothesis (a draw failed)
-        self.diverged = 0           # hypothesis drew otherwise than recorded (must stay 0)
+        self.shrunk = 0             # searches whose failing example was made smaller
 
     def stats(self):
         return {"sequences": len(self.examples), "replayed": self.replayed, "recorded": self.recorded,
-                "hypothesis_runs_after_a_failure": self.fell_back, "diverged": self.diverged}
+                "shrunk": self.shrunk}
 
 
 def key(input_spec, seed, max_examples, shrink):
@@ -91,7 +87,7 @@ def generated(input_spec, seed, max_examples, shrink, evaluate, stops, run_hypot
     k = key(input_spec, seed, max_examples, shrink)
     recorded = memo.examples.get(k)
     if recorded is None:
-        recorded = memo.examples[k] = record(run_hypothesis)
+        recorded = memo.examples[k] = [_in_order(d, input_spec) for d in record(run_hypothesis)]
         memo.recorded += 1
     if prefetch is not None:
         prefetch([copy.deepcopy(d) for d in recorded])
@@ -112,23 +108,23 @@ def generated(input_spec, seed, max_examples, shrink, evaluate, stops, run_hypot
         else:
             memo.replayed += 1
             return None
-    if not isinstance(answers[-1], _Raised) and stops(answers[-1]):
-        memo.replayed += 1
+    if isinstance(answers[-1], _Raised):
+        raise answers[-1].exc           # a harness error: raised where it was met
+    memo.replayed += 1
+    if stops(answers[-1]) or not shrink:
         return answers[-1]
-    memo.fell_back += 1
-    calls = [0]
+    memo.shrunk += 1
+    with _seeded_globals() as seed:
+        def seeded(draw):
+            seed()
+            return evaluate(draw)
+        return smallest(recorded[len(answers) - 1], answers[-1], input_spec.dims, seeded, stops)
 
-    def answered(draw):
-        i = calls[0]
-        calls[0] += 1
-        if i < len(answers):
-            if draw == recorded[i]:
-                if isinstance(answers[i], _Raised):
-                    raise answers[i].exc
-                return answers[i]
-            memo.diverged += 1
-        return evaluate(draw)
-    return run_hypothesis(answered)
+
+def _in_order(draw, input_spec):
+    """The draw with its dimensions in the order the spec declares them (as the feedback lists them)."""
+    dims = draw["dims"]
+    return dict(draw, dims={k: dims[k] for k in input_spec.dims if k in dims} | dims)
 
 
 def record(run_hypothesis):

@@ -1,8 +1,9 @@
 """Running a scenario on the reference and on the submission for generated examples, and
-finding a minimal failing example with hypothesis (`feedback` turns it into lines).
+finding a small failing example (`feedback` turns it into lines).
 
-Deterministic: hypothesis is seeded with the check's seed, has no example database, and never
-prints; the same submission always meets the same examples.
+The examples are hypothesis's draws, recorded once per process (`memo`); a failing one is made
+smaller by `shrink`. Deterministic: hypothesis is seeded with the check's seed, has no example
+database, and never prints; the same submission always meets the same examples.
 """
 import contextlib
 import sys
@@ -15,7 +16,7 @@ from nngrader.core.protocol import FailureKind
 from nngrader.engine import comparison, inputs, memo, scenario
 
 # Off while the reference is recorded for a bundle or replayed in one (nngrader.engine.replay.around):
-# shrinking would meet examples the reference was never recorded on.
+# a smaller example would be one the reference was never recorded on.
 SHRINK = True
 # Student failures after which searching on is pointless (or costly): stop at the first one.
 FATAL = {FailureKind.NOT_IMPLEMENTED, FailureKind.MISSING, FailureKind.SYNTAX, FailureKind.TIMEOUT,
