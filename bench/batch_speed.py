@@ -49,13 +49,14 @@ def hostile(name, dest):
 
 
 def generate(assignment, n, hostile_share, dest):
-    """n submissions in dest, named s000, s001, ... -> {kind: count}."""
+    """n submissions in dest, named s000, s001, ... -> ({kind: count}, {name: kind})."""
     import corpus_tools
     variants = corpus_tools.variants(assignment)
     correct = [name for name, spec in variants if (spec or {}).get("expect") == "full"]
     bugs = [name for name, spec in variants if "bug_in" in (spec or {})]
     n_hostile = int(round(n * hostile_share)) if assignment == "sentiment-2layer" else 0
     counts = {"correct": 0, "buggy": 0, "hostile": 0}
+    kinds = {}
     hostile_at = {round(i * n / n_hostile) for i in range(n_hostile)} if n_hostile else set()
     c = b = h = 0
     for i in range(n):
@@ -64,15 +65,18 @@ def generate(assignment, n, hostile_share, dest):
             hostile(HOSTILE_CASES[h % len(HOSTILE_CASES)], path)
             h += 1
             counts["hostile"] += 1
+            kinds[f"s{i:03d}"] = "hostile"
         elif i % 2 == 0:
             corpus_tools.materialize(assignment, correct[c % len(correct)], path)
             c += 1
             counts["correct"] += 1
+            kinds[f"s{i:03d}"] = "correct"
         else:
             corpus_tools.materialize(assignment, bugs[b % len(bugs)], path)
             b += 1
             counts["buggy"] += 1
-    return counts
+            kinds[f"s{i:03d}"] = "buggy"
+    return counts, kinds
 
 
 def run_batch(assignment, subs, out, jobs):
@@ -99,16 +103,19 @@ def single(assignment, submission, repeat=3):
     return statistics.median(times)
 
 
-def per_submission(out):
-    seconds, student = [], []
+def per_submission(out, kinds):
+    """-> {kind or "all": (mean grading seconds, mean student seconds, median grading seconds, count)}."""
+    seconds, student = {}, {}
     for name in sorted(os.listdir(out)):
         path = os.path.join(out, name, "batch.json")
         if os.path.isfile(path):
             with open(path, encoding="utf-8") as f:
                 state = json.load(f)
-            seconds.append(state["seconds"])
-            student.append(state["student_seconds"])
-    return statistics.fmean(seconds), statistics.fmean(student), statistics.median(seconds)
+            for group in ("all", kinds.get(name, "?")):
+                seconds.setdefault(group, []).append(state["seconds"])
+                student.setdefault(group, []).append(state["student_seconds"])
+    return {g: (statistics.fmean(seconds[g]), statistics.fmean(student[g]), statistics.median(seconds[g]),
+                len(seconds[g])) for g in seconds}
 
 
 def main(argv=None):
@@ -123,7 +130,7 @@ def main(argv=None):
     if os.path.isdir(subs):
         shutil.rmtree(subs)
     os.makedirs(subs)
-    counts = generate(args.assignment, args.n, args.hostile, subs)
+    counts, kinds = generate(args.assignment, args.n, args.hostile, subs)
     print(f"{args.n} {args.assignment} submissions: {counts['correct']} correct, {counts['buggy']} buggy, "
           f"{counts['hostile']} hostile; limits {' '.join(LIMITS)}; {os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.2f}")
@@ -138,16 +145,21 @@ def main(argv=None):
               f"(grading alone {summary['timing']['graded_per_second']:.2f}/s; target {TARGET_PER_SECOND:g}/s "
               f"with --jobs 2)")
         if jobs == 1:
-            mean, student, median = per_submission(out)
+            groups = per_submission(out, kinds)
     print(f"  the two runs' grades.csv are {'identical' if rows[1] == rows[2] else 'DIFFERENT'}")
     import corpus_tools
     with tempfile.TemporaryDirectory(prefix="nngrader-bench-one-") as tmp:
         correct = [n for n, s in corpus_tools.variants(args.assignment) if (s or {}).get("expect") == "full"][0]
         one = single(args.assignment, corpus_tools.materialize(args.assignment, correct, os.path.join(tmp, "sub")))
     print(f"  single submission (`grader.py grade`, a correct one, median of 3): {one:.3f} s")
-    print(f"  per submission (--jobs 1): grading {mean:.3f} s mean ({median:.3f} s median), of which student "
-          f"code {student:.3f} s; overhead {mean - student:.3f} s = {(mean - student) / student if student else 0:.1f}x "
-          f"the student code (target <= 2x)")
+    for group in ("all", "correct", "buggy", "hostile"):
+        if group not in groups:
+            continue
+        mean, student, median, count = groups[group]
+        print(f"  per submission (--jobs 1), {group} ({count}): grading {mean:.3f} s mean ({median:.3f} s median), "
+              f"of which student code {student:.3f} s; overhead {mean - student:.3f} s = "
+              f"{(mean - student) / student if student else 0:.1f}x the student code"
+              + (" (target <= 2x)" if group == "all" else ""))
     print(f"  machine load (1 min) after: {os.getloadavg()[0]:.2f}")
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)

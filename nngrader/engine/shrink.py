@@ -4,8 +4,10 @@ from the first one that failed.
 An example is a draw {"dims": {name: size}, "seed": n} (`inputs.strategy`); smaller sizes make
 an example easier to read and to reproduce by hand. The shrinker is greedy and deterministic:
 each dimension in turn goes to its minimum if the example still fails there, else to the
-smallest size a halving search finds failing; then the seed becomes 0 if the example still
-fails with it; passes repeat while anything got smaller, within `BUDGET` evaluations. Any
+smallest size a halving search finds failing; then an earlier dimension is lowered by what a
+later one is raised, where the example still fails (the order hypothesis prefers: the earlier
+draws smaller); then the seed becomes 0 if the example still fails with it; passes repeat while
+anything got smaller, within `BUDGET` evaluations. Any
 failure counts (as in hypothesis, a different mismatch on a smaller example is still a
 failure); a failure that ends a search (`search.FATAL`: a timeout, a crash...) ends the
 shrinking at once and is the answer, as it ends hypothesis's search.
@@ -47,6 +49,22 @@ def smallest(draw, problem, dims, evaluate, stops):
                 best, found, size, changed = candidate, got, trial, True
                 if trial == lowest:
                     break
+        # as hypothesis orders examples (shortlex over the draws): an earlier dimension lowered
+        # by what a later one is raised, e.g. (d1, d2) = (2, 1) -> (1, 2)
+        names = list(dims)
+        for i, first in enumerate(names):
+            for later in names[i + 1:]:
+                lowest, highest = dims[first][0], dims[later][1]
+                moved = min(best["dims"][first] - lowest, highest - best["dims"][later])
+                if moved <= 0 or spent >= BUDGET:
+                    continue
+                candidate = _with_dim(_with_dim(best, first, best["dims"][first] - moved), later,
+                                      best["dims"][later] + moved)
+                got = fails(candidate)
+                if got is not None and stops(got):
+                    return got
+                if got is not None:
+                    best, found, changed = candidate, got, True
         if best.get("seed") and spent < BUDGET:
             candidate = dict(copy.deepcopy(best), seed=0)
             got = fails(candidate)
