@@ -90,13 +90,13 @@ def generated(input_spec, seed, max_examples, shrink, evaluate, stops, run_hypot
         recorded = memo.examples[k] = [_in_order(d, input_spec) for d in record(run_hypothesis)]
         memo.recorded += 1
     if prefetch is not None:
-        prefetch([copy.deepcopy(d) for d in recorded])
+        prefetch([_copied(d) for d in recorded])
     answers = []
     with _seeded_globals() as seed:
         for draw in recorded:
             try:
                 seed()
-                problem = evaluate(copy.deepcopy(draw))
+                problem = evaluate(_copied(draw))
             except Exception as exc:
                 # raised out of the example (a harness error): hypothesis meets the same exception on
                 # this draw, and shrinks and reports it as in single grading
@@ -119,6 +119,11 @@ def generated(input_spec, seed, max_examples, shrink, evaluate, stops, run_hypot
             seed()
             return evaluate(draw)
         return smallest(recorded[len(answers) - 1], answers[-1], input_spec.dims, seeded, stops)
+
+
+def _copied(draw):
+    """A draw's copy (a draw is {"dims": {name: int}, "seed": int}: no deeper structure)."""
+    return {k: dict(v) if isinstance(v, dict) else v for k, v in draw.items()}
 
 
 def _in_order(draw, input_spec):

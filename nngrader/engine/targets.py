@@ -149,7 +149,8 @@ class StudentTarget:
         if isinstance(v, tuple):
             return (Tag.TUPLE, tuple(self._encode(x) for x in v))
         if isinstance(v, np.ndarray):
-            return np.array(v, copy=True)
+            # pickled at once, as a plain array: a subclass is copied into one
+            return v if type(v) is np.ndarray else np.array(v, copy=True)
         return v
 
     def _prepared(self, req):
