@@ -14,6 +14,8 @@ Containment (`containment`), in the order a worker lives:
   a pipe drained by this side (`channel`).
 - each request: a wall-clock deadline (`call_timeout`, never past `submission_timeout`) on both
   sending the request and reading the reply; a reply is plain builtins (`wire.loads_reply`).
+  Calls sent ahead in one batch (`prefetch`) are answered one reply each: each reply is read
+  within its call's limit, and a call the worker itself timed past the limit is a timeout too.
 - any fatal event (timeout, death, memory, an unreadable reply): the worker and everything it
   started are killed, and the next request starts a fresh worker (unless the import itself was
   what failed: that is not retried).
