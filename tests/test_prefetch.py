@@ -171,10 +171,17 @@ def test_reference_results_are_kept_only_when_computed_from_the_example_alone(mo
     monkeypatch.setattr(memo, "REFERENCES", memo.References())
     ref = ReferenceTarget(_Ref)
     steps = scenario.parse_steps(Where("test.yaml", "check"), [{"call": "double", "args": ["x"], "returns": {"name": "y"}}])
-    env = {"x": np.arange(3.0)}
+    def frozen():
+        x = np.arange(3.0)
+        x.setflags(write=False)     # as memo.INPUTS hands inputs out
+        return {"x": x}
+    env = frozen()
     first = search.run_reference(ref, steps, env)
-    again = search.run_reference(ReferenceTarget(_Ref), steps, {"x": np.arange(3.0)})
+    again = search.run_reference(ReferenceTarget(_Ref), steps, frozen())     # equal content, other objects
     assert memo.REFERENCES.hits == 1 and np.array_equal(first["y"], again["y"])
+    search.run_reference(ref, steps, {"x": np.arange(3.0)})    # a submission's values (writable): not kept
+    search.run_reference(ref, steps, {"x": np.arange(3.0)})
+    assert memo.REFERENCES.hits == 1
     with pytest.raises(ValueError):             # shared read-only: no use can change it for the next
         again["y"][0] = 99.0
     assert search.run_reference(ref, steps, env)["y"][0] == 0.0
@@ -182,3 +189,26 @@ def test_reference_results_are_kept_only_when_computed_from_the_example_alone(mo
     a = search.run_reference(ref, noisy, env)["y"]
     b = search.run_reference(ref, noisy, env)["y"]
     assert not np.array_equal(a, b)             # drew from the global generator: computed each time
+
+
+def test_a_reply_that_arrived_is_read_even_after_a_pause_of_the_grading_process():
+    """Only a reply that is not there is late: a pause of the grading side (a long garbage
+    collection, a loaded machine) past the deadline must not turn a finished call into a timeout,
+    while a worker that only prints still times out."""
+    import os
+    from nngrader.boundary.channel import Channel
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    out_r, out_w = os.pipe()
+    channel = Channel(req_w, rep_r, out_r, 1024)
+    try:
+        os.write(rep_w, b"reply")
+        assert channel.read(5, time.monotonic() - 1.0) == b"reply"
+        os.write(out_w, b"printing, printing")
+        with pytest.raises(TimeoutError):
+            channel.read(5, time.monotonic() - 1.0)
+        assert "printing" in channel.output_tail()
+    finally:
+        channel.close()
+        for fd in (req_r, rep_w, out_w):
+            os.close(fd)

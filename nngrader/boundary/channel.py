@@ -50,14 +50,16 @@ class Channel:
         """Exactly n bytes of the reply pipe; TimeoutError past the deadline, EOFError at its end."""
         chunks = []
         while n:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError
+            # past the deadline, what has already arrived is still read: only a reply that is
+            # not there is late (a pause of this process is not the worker's time)
+            left = max(0.0, deadline - time.monotonic())
             watch = [self.rep_r] + ([self.out_r] if self.out_r is not None else [])
             ready, _, _ = select.select(watch, [], [], left)
             if self.out_r is not None and self.out_r in ready:
                 self.drain(1 << 16)
             if self.rep_r not in ready:
+                if left <= 0:
+                    raise TimeoutError
                 continue
             chunk = os.read(self.rep_r, min(n, 1 << 20))
             if not chunk:

@@ -178,6 +178,17 @@ class Inputs:
         return env
 
 
+def _frozen(value):
+    """Read-only arrays only (what `INPUTS` and `REFERENCES` hand out), and numbers."""
+    if isinstance(value, np.ndarray):
+        return not value.flags.writeable
+    if isinstance(value, (list, tuple)):
+        return all(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return all(_frozen(v) for v in value.values())
+    return True
+
+
 def _freeze(value):
     if isinstance(value, np.ndarray):
         value.setflags(write=False)
@@ -200,8 +211,9 @@ class References:
     """The reference's results on examples already met, for every later submission (and every
     later use within one grading: a diagnosis, a hint). Kept only for what a plain reference
     computes from the example alone: calls by name (no object kept, no method), inputs that are
-    plain data, and runs that leave the global generators untouched (a reference drawing from
-    them would meet other numbers another time)."""
+    plain data handed out by `INPUTS` or by this cache (read-only arrays: not a submission's
+    values, which are rarely met twice), and runs that leave the global generators untouched (a
+    reference drawing from them would meet other numbers another time)."""
 
     def __init__(self):
         self.entries = {}           # content key -> (steps, module, results)
@@ -221,6 +233,8 @@ class References:
                 and all(a is b for a, b in zip(entry[3], env.values()))):
             self.hits += 1          # the very input objects met before (memo.INPUTS)
             return _with_results(env, entry[2])
+        if not all(_frozen(v) for v in env.values()):
+            return compute()        # made of a submission's values: rarely met again, not kept
         key = self._key(target, steps, env)
         if key is None:
             return compute()
@@ -247,7 +261,7 @@ class References:
         """`compute()`, a function of `env` and `extra` alone for this `owner` and reference
         `module` (e.g. a check's finite differences of the reference's loss) -> its value,
         computed once per example."""
-        if not all(_plain(v) for v in env.values()):
+        if not all(_plain(v) and _frozen(v) for v in env.values()):
             return compute()
         try:
             key = (id(owner), id(module), hashlib.sha256(pickle.dumps([sorted(env.items()), extra], protocol=4)).digest())
