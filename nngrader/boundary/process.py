@@ -396,8 +396,9 @@ class StudentProcess:
                 seconds = self.last_meta.get("seconds")
                 if isinstance(seconds, float) and seconds >= 0:
                     self.student_seconds += seconds
-                    if ahead and seconds > limit:
-                        # ran past its limit while this side was busy: what waiting would have found
+                    if seconds > limit:
+                        # ran past its limit while this side was busy (a call sent ahead, a
+                        # pause of this process): what waiting would have found
                         return self._timed_out(limit, what)
                 return wire.decode(payload)
             info = dict(payload)
