@@ -27,7 +27,7 @@ import numpy as np
 
 from nngrader.engine import inputs
 from nngrader.engine.shrink import smallest
-from nngrader.engine.targets import ReferenceTarget
+from nngrader.engine.targets import ReferenceTarget, map_values
 
 HYPOTHESIS_PRNG_SEED = 0   # deterministic_PRNG's default, what hypothesis runs a test's examples under
 ACTIVE = None           # the Memo of the batch this process grades for, or None (then PROCESS)
@@ -301,18 +301,12 @@ def _bounded(entries):
 
 def _with_results(env, results):
     out = dict(env)
-    out.update((k, _fresh_containers(v)) for k, v in results.items())
+    # new lists, tuples and dicts around the same read-only arrays and numbers
+    out.update((k, map_values(v, _same)) for k, v in results.items())
     return out
 
 
-def _fresh_containers(v):
-    """New lists, tuples and dicts around the same read-only arrays and numbers."""
-    if isinstance(v, list):
-        return [_fresh_containers(x) for x in v]
-    if isinstance(v, tuple):
-        return tuple(_fresh_containers(x) for x in v)
-    if isinstance(v, dict):
-        return {k: _fresh_containers(x) for k, x in v.items()}
+def _same(v):
     return v
 
 

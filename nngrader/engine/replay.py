@@ -37,7 +37,7 @@ import numpy as np
 from nngrader.boundary import safe_pickle, wire
 from nngrader.core.errors import HarnessBug, SpecError
 from nngrader.engine import search
-from nngrader.engine.targets import DataFile, OwnFunction, Probe, ReferenceTarget
+from nngrader.engine.targets import DataFile, OwnFunction, Probe, ReferenceTarget, map_values
 
 STORE = "replay.pkl"            # beside a bundle's fixtures: {check name: {call digest: [outputs]}}
 HANDLE_KEY = "nngrader.replay.handle"   # an output that is a kept object: {HANDLE_KEY: state, "type": name}
@@ -310,16 +310,14 @@ class _WatchedStudent:
 
 def _wrong(v):
     """Every float of a returned value made wrong (handles and integers kept)."""
+    return map_values(v, _wrong_leaf)
+
+
+def _wrong_leaf(v):
     if isinstance(v, np.ndarray) and v.dtype.kind == "f":
         return v * 1.5 + 0.25
     if isinstance(v, float):
         return v * 1.5 + 0.25
-    if isinstance(v, list):
-        return [_wrong(x) for x in v]
-    if isinstance(v, tuple):
-        return tuple(_wrong(x) for x in v)
-    if isinstance(v, dict):
-        return {k: _wrong(x) for k, x in v.items()}
     return v
 
 

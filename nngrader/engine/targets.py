@@ -94,17 +94,27 @@ class ReferenceTarget:
         return []
 
 
+def map_values(v, leaf):
+    """`v` with each value inside its lists, tuples and dicts (at any depth) replaced by
+    `leaf(value)`: new containers of the same kinds."""
+    if isinstance(v, list):
+        return [map_values(x, leaf) for x in v]
+    if isinstance(v, tuple):
+        return tuple(map_values(x, leaf) for x in v)
+    if isinstance(v, dict):
+        return {k: map_values(x, leaf) for k, x in v.items()}
+    return leaf(v)
+
+
 def _plain_copy(v):
+    return map_values(v, _plain_leaf)
+
+
+def _plain_leaf(v):
     if isinstance(v, np.ndarray):
         return np.array(v, copy=True, subok=False)
     if isinstance(v, np.generic):
         return np.array(v)
-    if isinstance(v, list):
-        return [_plain_copy(x) for x in v]
-    if isinstance(v, tuple):
-        return tuple(_plain_copy(x) for x in v)
-    if isinstance(v, dict):
-        return {k: _plain_copy(x) for k, x in v.items()}
     return v
 
 
