@@ -154,6 +154,67 @@ def test_steps_that_keep_objects_are_not_planned(worker):
     assert scenario.plan(StudentTarget(worker()), steps, {}) is None
 
 
+WARNS = """
+    import warnings
+    import numpy as np
+    CALLS = []
+
+    def f(x):
+        CALLS.append(float(np.sum(x)))
+        warnings.warn("careful")
+        return x * 2.0, np.sum(x)
+
+    def calls():
+        return list(CALLS)
+"""
+
+
+def test_a_call_on_the_graders_own_inputs_runs_once_per_grading(worker):
+    """Checks that make the very same call (five checks of one function's five results, on the
+    same examples) send it once: later ones get an equal fresh copy and the same warnings."""
+    steps = scenario.parse_steps(Where("test.yaml", "check"), [{"call": "f", "args": ["x"], "returns": [{"name": "a"}, {"name": "s"}]}])
+    x = np.arange(3.0)
+    x.setflags(write=False)                     # as memo.INPUTS hands it out
+    target = StudentTarget(worker(WARNS))
+    first = scenario.run(target, steps, {"x": x})
+    target.warnings_log = []
+    second = scenario.run(target, steps, {"x": x})
+    assert np.array_equal(first["a"], second["a"]) and first["a"] is not second["a"]
+    second["a"][0] = 99.0                       # a fresh copy: the kept reply is untouched
+    assert scenario.run(target, steps, {"x": x})["a"][0] == 0.0
+    assert any("careful" in w for w in target.warnings_log) and any("careful" in w for w in target.last_warnings)
+    assert target.reused == 2
+    assert target.process.request(req("calls"), "calls") == [3.0]
+    # planned ahead, a call answered before is not sent again
+    target.prefetch(scenario.plan(target, steps, {"x": x}))
+    assert target.process.ahead() == 0
+
+
+def test_a_call_on_values_that_may_change_is_sent_every_time(worker):
+    steps = scenario.parse_steps(Where("test.yaml", "check"), [{"call": "f", "args": ["x"], "returns": [{"name": "a"}, {"name": "s"}]}])
+    target = StudentTarget(worker(WARNS))
+    writable = np.arange(3.0)
+    frozen_view = np.arange(4.0)[:3]
+    frozen_view.setflags(write=False)           # read-only, but its base may still change
+    for x in (writable, writable, frozen_view, frozen_view):
+        scenario.run(target, steps, {"x": x})
+    assert target.reused == 0
+    assert target.process.request(req("calls"), "calls") == [3.0, 3.0, 3.0, 3.0]
+
+
+def test_checks_whose_inputs_say_the_same_get_the_same_objects():
+    from nngrader.engine import inputs
+    where = Where("test.yaml", "check")
+    raw = ({"n": [1, 3]}, {"x": {"shape": ["n"], "normal": 1.0}})
+    one, two = inputs.parse_inputs(where, *raw), inputs.parse_inputs(where, *raw)
+    other = inputs.parse_inputs(where, {"n": [1, 3]}, {"x": {"shape": ["n"], "normal": 2.0}})
+    draw = {"dims": {"n": 2}, "seed": 5}
+    cache = memo.Inputs()
+    a, b, c = (cache.get(spec, draw, search._draw_key(draw)) for spec in (one, two, other))
+    assert a["x"] is b["x"] and not a["x"].flags.writeable
+    assert c["x"] is not a["x"] and not np.array_equal(c["x"], a["x"])
+
+
 class _Ref:
     """A stand-in reference module."""
     drew = 0

@@ -163,19 +163,30 @@ class Inputs:
 
     def __init__(self):
         self.entries = {}
+        self.specs = {}             # id(spec) -> (spec, its text)
 
     def get(self, input_spec, draw, draw_key):
-        key = (id(input_spec), draw_key)
+        """Checks whose specs say the same (e.g. five checks of one function's five results) get
+        the very same objects: a call made alike is then known to be the same call."""
+        key = (self._text(input_spec), draw_key)
         entry = self.entries.get(key)
-        if entry is not None and entry[0] is input_spec:
-            return entry[1]
+        if entry is not None:
+            return entry
         env = inputs.build(input_spec, draw)
         for value in env.values():
             _freeze(value)
         if len(self.entries) >= INPUT_ENTRIES:
             self.entries.pop(next(iter(self.entries)))
-        self.entries[key] = (input_spec, env)       # the spec is held: its id cannot be reused
+        self.entries[key] = env
         return env
+
+    def _text(self, input_spec):
+        held = self.specs.get(id(input_spec))
+        if held is None or held[0] is not input_spec:
+            if len(self.specs) >= INPUT_ENTRIES:
+                self.specs.pop(next(iter(self.specs)))
+            held = self.specs[id(input_spec)] = (input_spec, repr(input_spec))    # held: the id stays its own
+        return held[1]
 
 
 def _frozen(value):

@@ -137,6 +137,8 @@ class StudentTarget:
         self._kept = False              # a handle may be held in the worker since the last release
         self._planned = collections.deque()     # what the calls sent ahead were made with (prefetch)
         self._taken = []                # the replies read of the batch sent ahead, in order
+        self._replies = {}              # calls on the grader's own read-only inputs -> their replies (_reuse_key)
+        self.reused = 0                 # calls answered by an earlier reply to the same call
 
     def _name(self, name):
         return self.renames.get(name, name)
@@ -168,7 +170,7 @@ class StudentTarget:
             req["trace"] = True
         return req
 
-    def _do(self, req, what, ahead=False):
+    def _do(self, req, what, ahead=False, reuse=None):
         if ahead:
             value = self.process.take_ahead()
         else:
@@ -177,33 +179,89 @@ class StudentTarget:
             if _keeps(req.get("keep")):
                 self._kept = True
             value = self.process.request(req, what)
-        if self.trace_precision:
-            self.precision_trace += [str(t) for t in self.process.last_meta.get("float32", [])
-                                     if isinstance(t, str)]
-        self.last_warnings = list(self.process.last_meta.get("warnings", []))
-        self.warnings_log.extend(self.last_warnings)
+        meta = self.process.last_meta
+        if reuse is not None:
+            _bounded(self._replies)
+            self._replies[reuse[0]] = (reuse[1], _fresh(value), dict(meta))
+        self._noted(meta)
         return value
+
+    def _noted(self, meta):
+        """A reply's warnings and float32 trace, as the checks read them."""
+        if self.trace_precision:
+            self.precision_trace += [str(t) for t in meta.get("float32", []) if isinstance(t, str)]
+        self.last_warnings = list(meta.get("warnings", []))
+        self.warnings_log.extend(self.last_warnings)
+
+    def _reuse_key(self, name, args, kwargs, keep):
+        """A call that several checks make alike (e.g. five checks of one function's five results on
+        the same examples) is run once per grading: -> the key under which its reply is kept, or
+        None. Only calls whose arguments are all the grader's own values that nothing can change
+        (read-only arrays of `memo.INPUTS`, numbers, strings) and that keep nothing in the worker;
+        held with the reply, the arrays keep their identities."""
+        if keep is not None and _keeps(keep):
+            return None
+        values = list(args) + [v for _, v in sorted(kwargs.items())] if kwargs else list(args)
+        parts = []
+        for v in values:
+            kind = type(v)
+            if kind is np.ndarray:
+                if v.flags.writeable or v.base is not None:
+                    return None
+                parts.append(id(v))
+            elif kind in _SCALARS or v is None:
+                parts.append((kind, v))
+            else:
+                return None
+        key = (self._name(name), repr(keep), self.trace_precision, tuple(sorted(kwargs)) if kwargs else (),
+               tuple(parts))
+        return key, values
+
+    def _known(self, reuse):
+        """The kept reply to this very call -> (arguments, value, meta), or None."""
+        if reuse is None:
+            return None
+        entry = self._replies.get(reuse[0])
+        if entry is None or len(entry[0]) != len(reuse[1]) or not all(a is b for a, b in zip(entry[0], reuse[1])):
+            return None
+        return entry
+
+    def _reused(self, reuse):
+        """The reply kept for this very call (a fresh copy), or _NOTHING."""
+        entry = self._known(reuse)
+        if entry is None:
+            return _NOTHING
+        self.reused += 1
+        self._noted(entry[2])
+        self.process.last_meta = dict(entry[2])
+        return _fresh(entry[1])
 
     def _call_request(self, name, args, kwargs, keep):
         return {"op": Op.CALL, "target": ("name", self._name(name)), "args": [self._encode(a) for a in args],
                 "kwargs": {k: self._encode(v) for k, v in (kwargs or {}).items()}, "keep": keep}
 
     def call(self, name, args=(), kwargs=None, keep=None):
+        reuse = self._reuse_key(name, args, kwargs, keep)
         if self._planned and self.process.ahead() == len(self._planned) \
                 and self._planned[0].answers(self, name, args, kwargs, keep):
             self._planned.popleft()     # sent ahead with these very arguments: its reply is read
-            value = self._do(None, name, ahead=True)
+            value = self._do(None, name, ahead=True, reuse=reuse)
             self._taken.append(value)
             return value
-        return self._do(self._call_request(name, args, kwargs, keep), name)
+        value = self._reused(reuse)
+        if value is not _NOTHING:
+            return value
+        return self._do(self._call_request(name, args, kwargs, keep), name, reuse=reuse)
 
     def planned_call(self, name, args=(), kwargs=None, keep=None):
         """What `call` would send -> (request, what, the call it answers), for `prefetch`; None
         when it would keep a handle. An argument may be a `Result` of an earlier planned call."""
         if _keeps(keep):
             return None
-        return (self._prepared(self._call_request(name, args, kwargs, keep)), name,
-                _Planned(self, name, args, kwargs, keep))
+        planned = _Planned(self, name, args, kwargs, keep)
+        if self._known(self._reuse_key(name, args, kwargs, keep)) is not None:
+            return None, name, planned      # answered before: its request is made only if needed (prefetch)
+        return self._prepared(self._call_request(name, args, kwargs, keep)), name, planned
 
     def prefetch(self, planned):
         """Send the planned calls [planned_call(...)] ahead, in one batch: `call` with the very same
@@ -211,6 +269,12 @@ class StudentTarget:
         reply instead of sending (StudentProcess.prefetch)."""
         self._planned.clear()
         self._taken = []
+        if not any(isinstance(v, Result) for _, _, p in planned for v in p.values):
+            # calls answered before are not sent again (nothing in the batch refers to them)
+            planned = [(r, w, p) for r, w, p in planned if r is not None]
+        else:
+            planned = [(r if r is not None else self._prepared(self._call_request(*p.call)), w, p)
+                       for r, w, p in planned]
         if self.process.prefetch([r for r, _, _ in planned], [w for _, w, _ in planned]):
             self._planned.extend(p for _, _, p in planned)
 
@@ -274,6 +338,7 @@ class _Planned:
     def __init__(self, target, name, args, kwargs, keep):
         self.key = (name, repr(keep), target.trace_precision, tuple(sorted((kwargs or {}).keys())))
         self.values = list(args) + [v for _, v in sorted((kwargs or {}).items())]
+        self.call = (name, args, kwargs, keep)
 
     def answers(self, target, name, args, kwargs, keep):
         values = list(args) + [v for _, v in sorted((kwargs or {}).items())]
@@ -296,11 +361,37 @@ def _delivered(result, taken):
     return value[result.item] if isinstance(value, (list, tuple)) and result.item < len(value) else _NOTHING
 
 
+REPLY_ENTRIES = 2000     # replies kept per grading (the oldest go first)
+_SCALARS = (int, float, bool, str)
+
+
+def _fresh(value):
+    """A kept reply's copy: new containers and arrays, the same numbers."""
+    return map_values(value, _fresh_leaf)
+
+
+def _fresh_leaf(v):
+    if type(v) is np.ndarray:
+        return v.copy()
+    return copy.deepcopy(v)
+
+
+def _bounded(entries):
+    if len(entries) >= REPLY_ENTRIES:
+        entries.pop(next(iter(entries)))
+
+
 def _keeps(keep):
     """Does a request's `keep` leave anything behind a handle?"""
+    if keep is None or keep is False:
+        return False
     if keep is True or keep == "handle":
         return True
-    return isinstance(keep, (list, tuple)) and any(_keeps(k) for k in keep)
+    if isinstance(keep, (list, tuple)):
+        for k in keep:
+            if k is not None and _keeps(k):
+                return True
+    return False
 
 
 def _bytes(v):
