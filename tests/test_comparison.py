@@ -88,3 +88,29 @@ def test_non_numeric_received_values():
 
 def test_shape_hint_broadcast_accident():
     assert "[mistake: broadcast_row_column]" in hints.shape_hint((4,), (4, 4), {})
+
+
+_SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e-300, 1e300, 1.7e308, float("nan"), float("inf"), -float("inf")]
+
+
+@pytest.mark.parametrize("scalar", [float, np.float64])
+def test_the_quick_paths_decide_as_the_full_comparison(scalar):
+    """Equal arrays and float scalars are decided before the full comparison when they pass: the
+    verdict is the full comparison's (an interval [e, e] always takes the long way), NaN,
+    infinities, -0.0 and overflow included."""
+    from hypothesis import given, settings, strategies as st
+    value = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(_SPECIAL))
+    tol = st.builds(Tolerance, rtol=st.sampled_from([0.0, 1e-9, 1e-6, 0.5]), atol=st.sampled_from([0.0, 1e-12, 1e-6]))
+
+    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
+    @given(st.lists(value, min_size=0, max_size=6), st.lists(value, min_size=0, max_size=6), tol, st.booleans())
+    def agree(a, b, t, same):
+        tols = {"float64": t, "float32": t}
+        e = np.array(a, dtype=np.float64)
+        r = e.copy() if same else np.array((b + a)[:len(a)], dtype=np.float64)
+        for exp, got in ((e, r), *(((scalar(x), scalar(y)) for x, y in zip(a, (b + a)[:len(a)])))):
+            with np.errstate(all="ignore"):
+                quick = comparison.compare("x", exp, got, tols) is None
+                full = comparison.compare("x", exp, got, tols, upper=exp) is None
+            assert quick == full, (exp, got, t)
+    agree()

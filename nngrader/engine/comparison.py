@@ -124,19 +124,29 @@ def agrees(expected, received, tolerances, dims=None, accept=None, upper=None):
     return compare("v", expected, received, tolerances, dims, accept, upper, quick=True) is None
 
 
-_DISAGREES = Mismatch("v", "disagrees")     # `compare(..., quick=True)`'s answer for any mismatch
+_DISAGREES = Mismatch("v", "disagrees")
+_ARRAYS = (np.ndarray, np.ndarray)
+_FLOATS = (float, np.float64)     # `compare(..., quick=True)`'s answer for any mismatch
 
 
 def compare(name, expected, received, tolerances, dims=None, accept=None, upper=None, context=None, quick=False):
     """-> None when received matches, else a Mismatch. `upper`: expected is an interval
     [expected, upper]. `quick`: any mismatch is one shared Mismatch with no explanation."""
-    if (upper is None and type(received) is np.ndarray and type(expected) is np.ndarray
-            and received.dtype == np.float64 and expected.dtype == np.float64 and received.shape == expected.shape):
-        # the common case, decided at once when it passes: the same test as below, for an
+    if upper is None:
+        # the common cases, decided at once when they pass: the same test as below, for an
         # expected value that is a point and a float64 result of the expected shape
-        tol = tolerances["float64"]
-        if np.all(np.abs(received - expected) <= tol.atol + tol.rtol * np.abs(expected)):
-            return None
+        kinds = type(received), type(expected)
+        if (kinds == _ARRAYS and received.dtype == np.float64 and expected.dtype == np.float64
+                and received.shape == expected.shape):
+            if received.tobytes() == expected.tobytes() and math.isfinite(expected.sum()):
+                return None         # the very same numbers (a NaN or an infinity goes the long way)
+            tol = tolerances["float64"]
+            if np.all(np.abs(received - expected) <= tol.atol + tol.rtol * np.abs(expected)):
+                return None
+        elif kinds[0] in _FLOATS and kinds[1] in _FLOATS:
+            tol = tolerances["float64"]
+            if abs(received - expected) <= tol.atol + tol.rtol * abs(expected):
+                return None
     lo = np.array(expected, dtype=np.float64)
     hi = np.array(upper, dtype=np.float64) if upper is not None else lo
     lo, hi = np.minimum(lo, hi), np.maximum(lo, hi)
@@ -167,6 +177,7 @@ def compare(name, expected, received, tolerances, dims=None, accept=None, upper=
     n_bad, n = int(bad.sum()), got.size
     with np.errstate(invalid="ignore"):
         score = np.where(np.isnan(got), np.inf, (excess - bound) / np.maximum(bound, 1e-300))
+        score[np.isnan(score)] = np.inf         # inf against inf, or a NaN expected: as bad as can be
     worst = np.unravel_index(int(np.nanargmax(np.where(bad, score, -np.inf))), got.shape) if got.ndim else ()
     exp_w = lo_r[worst] if np.array_equal(lo_r, hi_r) else None
     exp_text = (f"{_num(exp_w)}" if exp_w is not None else f"between {_num(lo_r[worst])} and {_num(hi_r[worst])}")
