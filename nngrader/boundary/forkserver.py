@@ -67,6 +67,13 @@ def current(worker, site_dirs, as_root, env):
     return _SERVER
 
 
+def running():
+    """This process's own server, if one runs, else None."""
+    if _ENABLED and _SERVER is not None and _SERVER.owner == os.getpid():
+        return _SERVER
+    return None
+
+
 def failed(server):
     """The server let a request down: workers are started one by one from now on."""
     global _SERVER, _ENABLED
@@ -109,6 +116,15 @@ class Server:
             raise WorkerStartError(f"the fork server's worker {pid} is not a child of this process")
         spawned += 1
         return ForkedWorker(pid)
+
+    def kill_user(self, uid):
+        """Have the server's helper signal all of `uid`'s processes (`containment.kill_user`):
+        forked from the small server, not from the grading process -> True when it ran."""
+        try:
+            self.sock.sendall(pickle.dumps({"kill_uid": int(uid)}))
+            return self.sock.recv(64) == b"1"
+        except OSError:
+            return False
 
     def forget(self):
         """In a forked process: drop the inherited socket without touching the server."""

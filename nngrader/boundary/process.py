@@ -253,7 +253,8 @@ class StudentProcess:
         try:
             if self.as_root:
                 # none left: nothing runs as this user until a worker is started again
-                self._all_killed = not containment.kill_user_children(self.uid, keep=self.proc)
+                self._all_killed = not containment.kill_user_children(self.uid, keep=self.proc,
+                                                                      signaller=self._signaller())
             else:
                 containment.kill_own_descendants(self.proc.pid, self.scratch, keep=self.proc)
             if self.proc.poll() is None:
@@ -267,6 +268,11 @@ class StudentProcess:
         finally:
             containment.unblock(blocked)
 
+    def _signaller(self):
+        """Who forks the helper that signals the sandbox's user: this process's fork server, if any."""
+        server = forkserver.running()
+        return server.kill_user if server is not None else None
+
     def close(self):
         """Kill everything the submission started, remove what it left, release its user."""
         blocked = containment.block_termination()
@@ -275,7 +281,7 @@ class StudentProcess:
             self._kill()
             if self.as_root and self.uid is not None:
                 if not self._all_killed:
-                    containment.kill_user(self.uid)     # even when no worker is running now
+                    containment.kill_user(self.uid, signaller=self._signaller())     # even when no worker is running now
                 containment.remove_files_of(self.uid)
                 containment.remove_ipc_of(self.uid)
             if self.scratch and os.path.isdir(self.scratch):
