@@ -319,6 +319,50 @@ def test_a_forked_worker_is_confined_as_a_started_one(tmp_path):
     assert seen["forked"]["session_leader"] and seen["forked"]["stdout_is_pipe"]
 
 
+ESCAPES = """
+import os, time
+
+
+def escape():
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            while True:
+                time.sleep(0.05)
+        os._exit(0)
+    time.sleep(0.2)
+    return os.getuid()
+"""
+
+
+@pytest.mark.skipif(not (hasattr(os, "geteuid") and os.geteuid() == 0), reason="the sandbox's own user exists only as root")
+@pytest.mark.parametrize("server_signals", [True, False])
+def test_the_fork_server_signals_the_sandbox_user_and_nothing_is_left(tmp_path, monkeypatch, server_signals):
+    """In a batch the helper that kills every process of the sandbox's user is forked by the small
+    fork server; when that fails, by the grading process, and nothing is left either way."""
+    from nngrader.boundary import containment, forkserver
+    from nngrader.boundary.process import StudentProcess
+    (tmp_path / "assignment2.py").write_text(ESCAPES)
+    asked = []
+    real = forkserver.Server.kill_user
+    monkeypatch.setattr(forkserver.Server, "kill_user",
+                        lambda self, uid: asked.append(uid) or (real(self, uid) if server_signals else False))
+    forkserver.enable()
+    try:
+        process = StudentProcess(str(tmp_path), ["assignment2"])
+        uid = process.request({"op": "call", "target": ("name", "escape")}, "escape")
+        assert containment.processes_of(uid)        # a grandchild in a session of its own
+        forks = []
+        real_fork = os.fork
+        monkeypatch.setattr(os, "fork", lambda: forks.append(1) or real_fork())
+        process.close()
+    finally:
+        forkserver.disable()
+    assert asked and asked[0] == uid
+    assert containment.processes_of(uid) == []
+    assert len(forks) == (0 if server_signals else 1)   # the grading process forked only when it had to
+
+
 def test_searches_evaluate_the_draws_hypothesis_makes(monkeypatch):
     """Every search evaluates, in order, the draws hypothesis makes for a submission that passes
     them all (recorded once per process by a run that evaluates nothing), whatever state the
