@@ -464,12 +464,16 @@ class _Asg:
     checks = [_Check("a", "compare", 5.0), _Check("b", "compare", 3.0), _Check("train", "training", 0.0)]
 
 
-def test_figures_are_written_with_titles_axes_and_labels(tmp_path):
+@pytest.mark.parametrize("drawn_by", ["this process", "the batch's drawing processes"])
+def test_figures_are_written_with_titles_axes_and_labels(tmp_path, drawn_by):
     from PIL import Image
     states = _states()
     summary = batch.summarize(_Asg, states, graded=6, reused=0, seconds=1.0, jobs=1)
     reference = {"train": {"dims": {"N": 3}, "seed": 7, "losses": [1.0 / (1 + i) for i in range(10)]}}
-    written = figures.write_all(str(tmp_path), _Asg, states, summary, reference)
+    if drawn_by == "this process":
+        written = figures.write_all(str(tmp_path), _Asg, states, summary, reference)
+    else:
+        written = figures.Drawer(_Asg).write_all(str(tmp_path), states, summary, reference)
     assert written == ["scores.png", "pass_rate.png", "diagnoses.png", "loss_curves.png"]
     wanted = {
         "scores.png": ("toy-course: total scores of 6 submissions", "x = total score (points, out of 100), y = submissions"),
@@ -495,6 +499,29 @@ def test_figures_are_written_with_titles_axes_and_labels(tmp_path):
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["students", "reference"]
     fig = figures.frequent_diagnoses(_Asg, summary)
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["mistake: missing_mean"]
+
+
+def test_the_drawing_process_reports_its_failure_and_ends_when_not_needed(tmp_path):
+    states = _states()
+    summary = batch.summarize(_Asg, states, graded=6, reused=0, seconds=1.0, jobs=1)
+    drawer = figures.Drawer(_Asg)
+    pid = drawer.pid
+    with pytest.raises(RuntimeError, match="(?s)drawing the batch's figures failed.*FileNotFoundError"):
+        drawer.write_all(str(tmp_path / "missing" / "folder"), states, summary, {})
+    assert drawer.pid is None and _gone(pid)
+    idle = figures.Drawer(_Asg)                 # a batch that stops before its figures
+    pid = idle.pid
+    idle.close()
+    assert _gone(pid) and not list(tmp_path.iterdir())
+
+
+def _gone(pid):
+    """Reaped: no longer our child."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
 
 
 def test_figures_of_a_class_without_failures_or_training(tmp_path):

@@ -270,6 +270,7 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None):
             pending.append((e, digests))
     reused = len(states)
     reference = None
+    drawer = figures.Drawer(asg)        # loads matplotlib while the batch grades
     memo_before = memo.ACTIVE
     memo.ACTIVE = memo.Memo()
     forkserver.enable()                 # warm workers: forked from a server, fresh for each submission
@@ -290,17 +291,23 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None):
         finally:
             bar.close()
             _BATCH = None
+    except BaseException:
+        drawer.close()
+        raise
     finally:
         memo.ACTIVE = memo_before
         forkserver.disable()
-    seconds = time.monotonic() - started
-    ordered = [states[e.student] for e in entries]
-    write_csv(os.path.join(out_dir, "grades.csv"), asg, ordered)
-    summary = summarize(asg, ordered, graded=len(pending), reused=reused, seconds=seconds, jobs=jobs,
-                        reference=reference)
-    if ref_curves:
-        results.write_atomic(os.path.join(out_dir, "reference_curves.json"), ref_curves)
-    summary["figures"] = figures.write_all(out_dir, asg, ordered, summary, ref_curves)
+    try:
+        seconds = time.monotonic() - started
+        ordered = [states[e.student] for e in entries]
+        write_csv(os.path.join(out_dir, "grades.csv"), asg, ordered)
+        summary = summarize(asg, ordered, graded=len(pending), reused=reused, seconds=seconds, jobs=jobs,
+                            reference=reference)
+        if ref_curves:
+            results.write_atomic(os.path.join(out_dir, "reference_curves.json"), ref_curves)
+        summary["figures"] = drawer.write_all(out_dir, ordered, summary, ref_curves)
+    finally:
+        drawer.close()
     results.write_atomic(os.path.join(out_dir, "summary.json"), summary)
     return summary
 

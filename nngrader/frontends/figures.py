@@ -12,6 +12,8 @@ curve against the reference's (a single grade's `--loss-curve`).
 """
 import math
 import os
+import pickle
+import traceback
 
 MAX_DIAGNOSES = 15
 MAX_CURVE_PANELS = 4
@@ -146,13 +148,117 @@ def loss_curve(asg, check, student, reference, label):
 
 def write_all(out_dir, asg, states, summary, reference_curves):
     """Write every figure of the batch into out_dir -> their file names."""
-    written = [_save(score_histogram(asg, states), os.path.join(out_dir, "scores.png")),
-               _save(pass_rates(asg, summary), os.path.join(out_dir, "pass_rate.png")),
-               _save(frequent_diagnoses(asg, summary), os.path.join(out_dir, "diagnoses.png"))]
+    return [name for part in (0, 1) for name in _write_part(part, out_dir, asg, states, summary, reference_curves)]
+
+
+def _write_part(part, out_dir, asg, states, summary, reference_curves):
+    """Half of write_all's figures (two drawing processes share them)."""
+    if part == 0:
+        return [_save(score_histogram(asg, states), os.path.join(out_dir, "scores.png")),
+                _save(pass_rates(asg, summary), os.path.join(out_dir, "pass_rate.png"))]
+    written = [_save(frequent_diagnoses(asg, summary), os.path.join(out_dir, "diagnoses.png"))]
     fig = class_loss_curves(asg, states, reference_curves)
     if fig is not None:
         written.append(_save(fig, os.path.join(out_dir, "loss_curves.png")))
     return written
+
+
+class Drawer:
+    """The batch's figures drawn by a process forked when the batch starts: it loads matplotlib
+    (0.4 s) while the batch grades, and at the end draws half of the figures while a fork of it
+    draws the other half, so the batch's last step takes a fraction of drawing them in turn.
+    `write_all` gives the file names, or raises with the drawing process's traceback."""
+
+    def __init__(self, asg):
+        self.asg = asg
+        self.pid = None
+        data_r, self._data_w = os.pipe()
+        self._answer_r, answer_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:                                # the drawing process
+            code = 1
+            try:
+                os.close(self._data_w)
+                os.close(self._answer_r)
+                code = _draw_when_told(asg, data_r, answer_w)
+            finally:
+                os._exit(code)
+        os.close(data_r)
+        os.close(answer_w)
+        self.pid = pid
+
+    def write_all(self, out_dir, states, summary, reference_curves):
+        try:
+            data_w, self._data_w = self._data_w, None
+            with os.fdopen(data_w, "wb") as f:
+                pickle.dump((out_dir, states, summary, reference_curves), f, protocol=pickle.HIGHEST_PROTOCOL)
+            answer_r, self._answer_r = self._answer_r, None
+            with os.fdopen(answer_r, "rb") as f:
+                answer = f.read()
+        finally:
+            self.close()
+        if not answer:
+            raise RuntimeError("the process drawing the batch's figures ended without an answer")
+        ok, value = pickle.loads(answer)
+        if not ok:
+            raise RuntimeError(f"drawing the batch's figures failed:\n{value}")
+        return value
+
+    def close(self):
+        """End the drawing process (without drawing, if it was not told to) and reap it."""
+        for fd in (self._data_w, self._answer_r):
+            if fd is not None:
+                os.close(fd)
+        self._data_w = self._answer_r = None
+        if self.pid is not None:
+            os.waitpid(self.pid, 0)
+            self.pid = None
+
+
+def _draw_when_told(asg, data_r, answer_w):
+    """In the drawing process: load matplotlib, wait for the batch's data, draw (half here, half
+    in a fork), answer (True, names) or (False, traceback)."""
+    try:
+        _pyplot()
+        with os.fdopen(data_r, "rb") as f:
+            data = f.read()
+        if not data:
+            return 0                # the batch ended without figures (closed or interrupted)
+        out_dir, states, summary, curves = pickle.loads(data)
+        other_r, other_w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                os.close(other_r)
+                code = _answer(other_w, lambda: _write_part(1, out_dir, asg, states, summary, curves))
+            finally:
+                os._exit(code)
+        os.close(other_w)
+        mine = _attempt(lambda: _write_part(0, out_dir, asg, states, summary, curves))
+        with os.fdopen(other_r, "rb") as f:
+            theirs = f.read()
+        os.waitpid(pid, 0)
+        theirs = pickle.loads(theirs) if theirs else (False, "the second drawing process ended without an answer")
+        result = (mine[0] and theirs[0], mine[1] + theirs[1] if mine[0] and theirs[0]
+                  else "\n".join(v for ok, v in (mine, theirs) if not ok))
+    except BaseException:
+        result = (False, traceback.format_exc())
+    return _answer(answer_w, lambda: result, given=True)
+
+
+def _attempt(draw):
+    try:
+        return True, draw()
+    except BaseException:
+        return False, traceback.format_exc()
+
+
+def _answer(fd, draw, given=False):
+    result = draw() if given else _attempt(draw)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pickle.dumps(result))
+    return 0
 
 
 def write_loss_curve(path, asg, check, student, reference, label):
