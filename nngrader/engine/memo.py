@@ -272,6 +272,12 @@ class References:
         """`compute()`, a function of `env` and `extra` alone for this `owner` and reference
         `module` (e.g. a check's finite differences of the reference's loss) -> its value,
         computed once per example."""
+        same = (id(owner), id(module), tuple((k, id(v)) for k, v in env.items()), repr(extra))
+        entry = self.same.get(same)
+        if (entry is not None and entry[0] is owner and entry[1] is module
+                and all(a is b for a, b in zip(entry[3], env.values()))):
+            self.hits += 1          # the very input objects met before (memo.INPUTS)
+            return copy.deepcopy(entry[2])
         if not all(_plain(v) and _frozen(v) for v in env.values()):
             return compute()
         try:
@@ -281,6 +287,8 @@ class References:
         entry = self.entries.get(key)
         if entry is not None and entry[0] is owner and entry[1] is module:
             self.hits += 1
+            _bounded(self.same)
+            self.same[same] = (owner, module, entry[2], tuple(env.values()))     # held: ids stay theirs
             return copy.deepcopy(entry[2])
         self.misses += 1
         before = _generator_states()
@@ -289,6 +297,8 @@ class References:
             if len(self.entries) >= REFERENCE_ENTRIES:
                 self.entries.pop(next(iter(self.entries)))
             self.entries[key] = (owner, module, copy.deepcopy(value))
+            _bounded(self.same)
+            self.same[same] = (owner, module, self.entries[key][2], tuple(env.values()))
         return value
 
     @staticmethod

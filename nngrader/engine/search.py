@@ -101,7 +101,7 @@ class Prefetch:
 
 
 def _draw_key(draw):
-    return repr(sorted(draw["dims"].items())), draw.get("seed")
+    return tuple(sorted(draw["dims"].items())), draw.get("seed")
 
 
 def _generated(input_spec, seed, max_examples, evaluate):
