@@ -235,10 +235,11 @@ class References:
     def run(self, target, steps, env, compute):
         """The reference's env after `steps` on `env` (computed by `compute()` the first time).
         Results are shared between uses as read-only arrays (in new lists and dicts)."""
-        if type(target) is not ReferenceTarget or not all(s.op in _PURE_OPS and "." not in s.target for s in steps):
+        if type(target) is not ReferenceTarget or not _pure(steps):
             return compute()
-        setting = (tuple(sorted(target.overrides.items())), tuple(sorted(target.files.items())))
-        same = (id(steps), id(target.module), setting, tuple((k, id(v)) for k, v in env.items()))
+        setting = (tuple(sorted(target.overrides.items())) if target.overrides else (),
+                   tuple(sorted(target.files.items())) if target.files else ())
+        same = (id(steps), id(target.module), setting, tuple([(k, id(v)) for k, v in env.items()]))
         entry = self.same.get(same)
         if (entry is not None and entry[0] is steps and entry[1] is target.module
                 and all(a is b for a, b in zip(entry[3], env.values()))):
@@ -303,7 +304,7 @@ class References:
 
     @staticmethod
     def _key(target, steps, env):
-        if type(target) is not ReferenceTarget or not all(s.op in _PURE_OPS and "." not in s.target for s in steps):
+        if type(target) is not ReferenceTarget or not _pure(steps):
             return None
         if not all(_plain(v) for v in env.values()):
             return None
@@ -332,6 +333,17 @@ def _same(v):
 
 
 _PURE_OPS = ("call", "mean", "dot", "item", "eval")
+_PURE = {}      # id(steps) -> (steps, pure?)
+
+
+def _pure(steps):
+    """Calls by name and harness steps only (no object kept, no method)."""
+    held = _PURE.get(id(steps))
+    if held is None or held[0] is not steps:
+        if len(_PURE) >= 10000:
+            _PURE.clear()
+        held = _PURE[id(steps)] = (steps, all(s.op in _PURE_OPS and "." not in s.target for s in steps))
+    return held[1]
 _PLAIN = (bool, int, float, str, bytes, type(None), np.integer, np.floating, np.bool_)
 
 

@@ -336,9 +336,7 @@ def plan(target, steps, env, produced=None, first=0):
             continue
         if step.op != "call" or "." in step.target:
             return None
-        refs = list(step.args) + list(step.kwargs.values())
-        nested = _names([r for r in refs if not isinstance(r, Name)])
-        top = [r.name for r in refs if isinstance(r, Name)]
+        nested, top, keep = _plan_info(step)
         if any(n in computed or n in produced for n in nested) or any(n in computed for n in top) \
                 or any(n not in env and n not in produced for n in top + nested):
             return None
@@ -346,7 +344,7 @@ def plan(target, steps, env, produced=None, first=0):
         def value(ref):
             return produced[ref.name] if isinstance(ref, Name) and ref.name in produced else _value(ref, env)
         one = target.planned_call(step.target, [value(a) for a in step.args],
-                                  {k: value(v) for k, v in step.kwargs.items()}, _keep_spec(step.returns))
+                                  {k: value(v) for k, v in step.kwargs.items()} if step.kwargs else None, keep)
         if one is None:
             return None
         k = first + len(planned)
@@ -356,6 +354,23 @@ def plan(target, steps, env, produced=None, first=0):
         elif step.returns is not None:
             produced[step.returns.name] = Result(k)
     return planned
+
+
+_PLAN_INFO = {}         # id(step) -> (step, what plan reads of it): the same for every example
+
+
+def _plan_info(step):
+    """A call step's names from elsewhere inside its arguments, its arguments by name, its keep spec."""
+    held = _PLAN_INFO.get(id(step))
+    if held is not None and held[0] is step:
+        return held[1]
+    refs = list(step.args) + list(step.kwargs.values())
+    info = (_names([r for r in refs if not isinstance(r, Name)]), [r.name for r in refs if isinstance(r, Name)],
+            _keep_spec(step.returns))
+    if len(_PLAN_INFO) >= 10000:
+        _PLAN_INFO.clear()
+    _PLAN_INFO[id(step)] = (step, info)     # the step is held: its id stays its own
+    return info
 
 
 def _names(refs):

@@ -58,6 +58,8 @@ class ReferenceTarget:
             return [self._resolve(x) for x in v]
         if isinstance(v, tuple):
             return tuple(self._resolve(x) for x in v)
+        if type(v) is np.ndarray and v.dtype.kind in "biuf":
+            return v.copy(order="K")    # what deepcopy gives a plain array of numbers, sooner
         return copy.deepcopy(v)
 
     def _lookup(self, name):
@@ -256,10 +258,10 @@ class StudentTarget:
     def planned_call(self, name, args=(), kwargs=None, keep=None):
         """What `call` would send -> (request, what, the call it answers), for `prefetch`; None
         when it would keep a handle. An argument may be a `Result` of an earlier planned call."""
-        if _keeps(keep):
+        if keep is not None and _keeps(keep):
             return None
         planned = _Planned(self, name, args, kwargs, keep)
-        if self._known(self._reuse_key(name, args, kwargs, keep)) is not None:
+        if self._replies and self._known(self._reuse_key(name, args, kwargs, keep)) is not None:
             return None, name, planned      # answered before: its request is made only if needed (prefetch)
         return self._prepared(self._call_request(name, args, kwargs, keep)), name, planned
 
@@ -336,13 +338,13 @@ class _Planned:
     or, for a `Result`, the very value that earlier reply delivered."""
 
     def __init__(self, target, name, args, kwargs, keep):
-        self.key = (name, repr(keep), target.trace_precision, tuple(sorted((kwargs or {}).keys())))
-        self.values = list(args) + [v for _, v in sorted((kwargs or {}).items())]
+        self.key = (name, repr(keep), target.trace_precision, tuple(sorted(kwargs)) if kwargs else ())
+        self.values = list(args) + [v for _, v in sorted(kwargs.items())] if kwargs else list(args)
         self.call = (name, args, kwargs, keep)
 
     def answers(self, target, name, args, kwargs, keep):
-        values = list(args) + [v for _, v in sorted((kwargs or {}).items())]
-        if (name, repr(keep), target.trace_precision, tuple(sorted((kwargs or {}).keys()))) != self.key \
+        values = list(args) + [v for _, v in sorted(kwargs.items())] if kwargs else list(args)
+        if (name, repr(keep), target.trace_precision, tuple(sorted(kwargs)) if kwargs else ()) != self.key \
                 or len(values) != len(self.values):
             return False
         return all(_delivered(p, target._taken) is a if isinstance(p, Result) else p is a
@@ -372,7 +374,7 @@ def _fresh(value):
 
 def _fresh_leaf(v):
     if type(v) is np.ndarray:
-        return v.copy()
+        return v.copy(order="K")
     return copy.deepcopy(v)
 
 
