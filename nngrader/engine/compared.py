@@ -177,12 +177,17 @@ def run(check, ctx, verify=None, what="against the reference"):
         upper = search.run_reference(alt, cfg.steps, env) if alt else None
         if upper is not None and cfg.kink:
             upper = localize_kink(cfg, check, env, ref_env, upper)
+        tolerances = search.tolerance_map(cfg.steps)
+        if verify is None and not search.compare_envs(cfg.compare, ref_env, stu_env, check, accept, upper,
+                                                      tolerances=tolerances):
+            # the values compared match in the order declared: so they do in any order found below
+            # (found only where every value matches under it), and nothing else is judged
+            return None
         dims = {k: v for k, v in env.items() if isinstance(v, int) and not isinstance(v, bool)}
         stu_env, order_notes = orders.resolve(cfg.steps, cfg.return_orders, ref_env, stu_env,
                                               check.tolerance, dims, accept)
         note = "\n".join([note] + order_notes if note else order_notes)
         mismatches = verify(stu_env, env) if verify else []
-        tolerances = search.tolerance_map(cfg.steps)
         compared_ = search.compare_envs(cfg.compare, ref_env, stu_env, check, accept, upper, tolerances=tolerances)
         if compared_ and "float32" in check.tolerance:
             why = precision.evidence(ctx.student, ref, cfg.steps, env, cfg.compare, ref_env, stu_env, draw)
