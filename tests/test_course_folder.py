@@ -116,7 +116,8 @@ def test_fixtures_check_names_a_stale_fixture_and_regen_fixes_it(course, tmp_pat
     shutil.copytree(course, changed)
     assert nngrader("fixtures", "regen", "--course", str(changed), cwd=tmp_path).returncode == 0
     ok = nngrader("fixtures", "check", "--course", str(changed), cwd=tmp_path)
-    assert ok.returncode == 0 and ok.stdout.strip() == f"{AID}: 1 fixture(s) ok"
+    assert ok.returncode == 0 and ok.stdout.strip() == f"{AID}: 1 fixture(s) and the stored draws ok"
+    assert json.loads((changed / "fixtures" / AID / "draws.json").read_text())["sequences"]
     manifest = json.loads((changed / "fixtures" / AID / "manifest.json").read_text())
     assert manifest["gradients_regression.pkl"]["check"] == "gradients_regression"
     assert manifest["gradients_regression.pkl"]["seed"] == 20260209

@@ -26,7 +26,7 @@ from nngrader.core.errors import HarnessBug, SpecError, StudentFailure
 from nngrader.core.limits import Limits
 from nngrader.core.outcome import Outcome
 from nngrader.core.protocol import FailureKind
-from nngrader.engine import fixtures, replay, submission_files
+from nngrader.engine import draws, fixtures, memo, replay, submission_files
 from nngrader.engine.targets import ReferenceTarget, StudentTarget
 
 REFERENCE_SUBMISSION = "reference"
@@ -375,8 +375,9 @@ class Grading:
                                      support_files=self.asg.support, course_root=self.asg.course.root)
             self.ctx = Context(self.asg, process, self.label, self._staged, self.reference_source)
             if not self.nothing_submitted:
-                process.start(wait=False)   # the worker boots while this process loads hypothesis
-                import hypothesis  # noqa: F401  (loaded here, overlapping the worker's start-up)
+                process.start(wait=False)   # the worker boots while this process reads the examples
+                if not draws.preload(self.asg):
+                    import hypothesis  # noqa: F401  (to record them: loaded while the worker starts)
                 try:
                     process.ensure()
                 except StudentFailure as exc:
@@ -466,6 +467,19 @@ def resolve_aliases(asg, names, student):
             student.renames[name] = found
             notes.append(f"`{found}` is graded as `{name}` (an accepted name for it)")
     return notes
+
+
+def record_draws(asg, overrides=None):
+    """Grade the reference with hypothesis recording every search's draws (nothing stored is
+    read) -> {memo key: what it is made of and the draws}, for `draws.write` and `draws.check`."""
+    before = memo.ACTIVE
+    memo.ACTIVE = memo.Memo()
+    memo.ACTIVE.preloaded.add(None)
+    try:
+        grade(asg, REFERENCE_SUBMISSION, label="reference", overrides=overrides)
+        return memo.ACTIVE.recorded_keys
+    finally:
+        memo.ACTIVE = before
 
 
 def grade(asg, submission, limits=None, only=None, label=None, on_result=None, overrides=None):

@@ -41,17 +41,25 @@ class Memo:
         self.replayed = 0           # searches answered from a recorded sequence
         self.recorded = 0           # sequences recorded
         self.shrunk = 0             # searches whose failing example was made smaller
+        self.stored = 0             # sequences read from assignments' stored draws (engine/draws.py)
+        self.preloaded = set()      # the draws files read into this memo
+        self.recorded_keys = {}     # key -> what it is made of and the draws recorded (for draws.write)
 
     def stats(self):
         return {"sequences": len(self.examples), "replayed": self.replayed, "recorded": self.recorded,
-                "shrunk": self.shrunk}
+                "shrunk": self.shrunk, "stored": self.stored}
 
 
 def key(input_spec, seed, max_examples, shrink):
     """What hypothesis's draws depend on: the dimensions' names and ranges (the strategy of
     `inputs.strategy`), the seed, the example budget and the phases."""
-    dims = [[name, int(lo), int(hi)] for name, (lo, hi) in input_spec.dims.items()]
-    text = json.dumps([dims, int(seed) if seed is not None else None, int(max_examples), bool(shrink)])
+    return key_of(input_spec.dims, seed, max_examples, shrink)
+
+
+def key_of(dims, seed, max_examples, shrink):
+    """`key` from its parts: dims {name: (lo, hi)}."""
+    parts = [[name, int(lo), int(hi)] for name, (lo, hi) in dims.items()]
+    text = json.dumps([parts, int(seed) if seed is not None else None, int(max_examples), bool(shrink)])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -89,6 +97,9 @@ def generated(input_spec, seed, max_examples, shrink, evaluate, stops, run_hypot
     if recorded is None:
         recorded = memo.examples[k] = [_in_order(d, input_spec) for d in record(run_hypothesis)]
         memo.recorded += 1
+        memo.recorded_keys[k] = {"dims": [[n, int(lo), int(hi)] for n, (lo, hi) in input_spec.dims.items()],
+                                 "seed": int(seed) if seed is not None else None, "max_examples": int(max_examples),
+                                 "shrink": bool(shrink), "draws": [_copied(d) for d in recorded]}
     if prefetch is not None:
         prefetch([_copied(d) for d in recorded])
     answers = []

@@ -31,7 +31,7 @@ from nngrader.core.course import course_at
 from nngrader.core.errors import SpecError
 from nngrader.core.limits import Limits
 from nngrader.core.outcome import Outcome
-from nngrader.engine import fixtures, grading
+from nngrader.engine import draws, fixtures, grading
 from nngrader.frontends import (assignments, batch, bundle, figures, gradescope_export, results, results_schema,
                                 scaffold)
 
@@ -298,18 +298,21 @@ def cmd_fixtures(args):
     for aid in [args.assignment] if args.assignment else course.available():
         asg = assignments.load(aid, course)
         if args.action == "check":
-            problems = fixtures.check_all(asg)
+            problems = fixtures.check_all(asg) + draws.check(asg, grading.record_draws(asg))
             bad += len(problems)
             for line in problems:
                 print(line)
             if not problems:
-                print(f"{asg.id}: {len(fixtures.fixture_checks(asg))} fixture(s) ok")
+                print(f"{asg.id}: {len(fixtures.fixture_checks(asg))} fixture(s) and the stored draws ok")
             continue
         written = fixtures.regenerate(asg, only=args.check)
         for path, n in written:
             print(f"wrote {path} ({n} cases)")
         if not written:
             print(f"{asg.id} has no fixture checks" + (f" named {', '.join(args.check)}" if args.check else ""))
+        if not args.check:
+            path, n = draws.write(asg, grading.record_draws(asg))
+            print(f"wrote {course.relative(path)} ({n} sequences of hypothesis's draws)")
     if bad:
         print(f"{bad} fixture problem(s); remake them with `python grader.py fixtures regen` and review the diff")
     return 1 if bad else 0
