@@ -27,6 +27,7 @@ DELIBERATE_LATE_IMPORTS = {("nngrader/engine/grading.py", "hypothesis"),
                            ("nngrader/frontends/batch.py", "tqdm"),
                            ("nngrader/frontends/batch.py", "concurrent.futures"),
                            ("nngrader/frontends/batch.py", "multiprocessing"),
+                           ("nngrader/frontends/batch.py", "multiprocessing.util"),
                            ("nngrader/frontends/figures.py", "matplotlib"),
                            ("nngrader/frontends/figures.py", "matplotlib.pyplot")}
 

@@ -363,6 +363,21 @@ def test_the_fork_server_signals_the_sandbox_user_and_nothing_is_left(tmp_path, 
     assert len(forks) == (0 if server_signals else 1)   # the grading process forked only when it had to
 
 
+def test_a_pooled_batch_leaves_no_process_behind(tmp_path):
+    """The pool's grading processes end their fork servers, which would otherwise be re-parented to
+    the command and linger as zombies until it exits; the figures' process is reaped too."""
+    from nngrader.boundary import containment
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("ana", "ben", "cy"):
+        (subs / f"{name}.py").write_text(_correct_source())
+    before = {p for p, (pp, _, _) in containment._proc_table().items() if pp == os.getpid()}
+    batch.run(assignments.load(ASSIGNMENT), str(subs), str(tmp_path / "out"), jobs=2, overrides=LIMITS,
+              stream=open(os.devnull, "w"))
+    left = {p: state for p, (pp, state, _) in containment._proc_table().items() if pp == os.getpid() and p not in before}
+    assert left == {}
+
+
 def test_searches_evaluate_the_draws_hypothesis_makes(monkeypatch):
     """Every search evaluates, in order, the draws hypothesis makes for a submission that passes
     them all (recorded once per process by a run that evaluates nothing), whatever state the

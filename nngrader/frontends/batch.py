@@ -213,6 +213,13 @@ def grade_one(entry, out_dir, asg, overrides, digests):
     return state
 
 
+def _pool_process():
+    """In each grading process of the pool, when it starts: its fork server is ended and reaped
+    when the process ends (else, re-parented to this command, it would linger as a zombie)."""
+    import multiprocessing.util
+    multiprocessing.util.Finalize(None, forkserver.disable, exitpriority=10)
+
+
 def _grade_in_pool(i):
     """Run in a forked grading process: the batch's i-th pending submission."""
     b = _BATCH
@@ -369,7 +376,8 @@ def _pool_round(todo, jobs, pending, asg, states, bar):
     import multiprocessing
     broken = []
     context = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context) as pool:
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context,
+                                                initializer=_pool_process) as pool:
         futures = {pool.submit(_grade_in_pool, i): i for i in todo}
         for future in concurrent.futures.as_completed(futures):
             i = futures[future]
