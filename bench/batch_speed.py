@@ -4,7 +4,8 @@ hostile, from the project's corpora) graded by `grader.py batch` with --jobs 1 a
     python bench/batch_speed.py [-n 200] [--assignment sentiment-2layer] [--hostile 0.05] [--keep DIR]
 
 Prints, for each --jobs: the command's wall time and submissions per second (interpreter
-start-up, the reference's own grading and the figures included); then the single-submission
+start-up, the reference's own grading and the figures included), and --jobs 2 again without the
+hostile submissions; then the single-submission
 time (`grader.py grade` of a correct submission, median of 3), and per submission of the
 --jobs 1 run: the grading time, the time spent in student code (the worker's own clock, per
 request), and the rest (the overhead). The two runs' grades.csv must be identical.
@@ -147,6 +148,20 @@ def main(argv=None):
         if jobs == 1:
             groups = per_submission(out, kinds)
     print(f"  the two runs' grades.csv are {'identical' if rows[1] == rows[2] else 'DIFFERENT'}")
+    if counts["hostile"]:
+        # the same class without its hostile submissions (whose hangs cost their limits by design)
+        calm = os.path.join(root, "submissions-without-hostile")
+        shutil.rmtree(calm, ignore_errors=True)
+        os.makedirs(calm)
+        for name, kind in kinds.items():
+            if kind != "hostile":
+                shutil.copytree(os.path.join(subs, name), os.path.join(calm, name))
+        out = os.path.join(root, "out-jobs2-without-hostile")
+        shutil.rmtree(out, ignore_errors=True)
+        n = args.n - counts["hostile"]
+        seconds, summary = run_batch(args.assignment, calm, out, 2)
+        print(f"  --jobs 2 without the {counts['hostile']} hostile ones: {seconds:7.2f} s for {n}, "
+              f"{n / seconds:6.2f} submissions/s (grading alone {summary['timing']['graded_per_second']:.2f}/s)")
     import corpus_tools
     with tempfile.TemporaryDirectory(prefix="nngrader-bench-one-") as tmp:
         correct = [n for n, s in corpus_tools.variants(args.assignment) if (s or {}).get("expect") == "full"][0]
