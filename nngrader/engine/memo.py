@@ -25,6 +25,7 @@ import random
 
 import numpy as np
 
+from nngrader.core.caches import PerObject, bounded
 from nngrader.engine import inputs
 from nngrader.engine.shrink import smallest
 from nngrader.engine.targets import ReferenceTarget, map_values
@@ -174,7 +175,7 @@ class Inputs:
 
     def __init__(self):
         self.entries = {}
-        self.specs = {}             # id(spec) -> (spec, its text)
+        self._text = PerObject(repr, INPUT_ENTRIES)     # a spec's text, the key of what it builds
 
     def get(self, input_spec, draw, draw_key):
         """Checks whose specs say the same (e.g. five checks of one function's five results) get
@@ -186,18 +187,9 @@ class Inputs:
         env = inputs.build(input_spec, draw)
         for value in env.values():
             _freeze(value)
-        if len(self.entries) >= INPUT_ENTRIES:
-            self.entries.pop(next(iter(self.entries)))
+        bounded(self.entries, INPUT_ENTRIES)
         self.entries[key] = env
         return env
-
-    def _text(self, input_spec):
-        held = self.specs.get(id(input_spec))
-        if held is None or held[0] is not input_spec:
-            if len(self.specs) >= INPUT_ENTRIES:
-                self.specs.pop(next(iter(self.specs)))
-            held = self.specs[id(input_spec)] = (input_spec, repr(input_spec))    # held: the id stays its own
-        return held[1]
 
 
 def _frozen(value):
@@ -251,10 +243,8 @@ class References:
         setting = (tuple(sorted(target.overrides.items())) if target.overrides else (),
                    tuple(sorted(target.files.items())) if target.files else ())
         same = (id(steps), id(target.module), setting, tuple([(k, id(v)) for k, v in env.items()]))
-        entry = self.same.get(same)
-        if (entry is not None and entry[0] is steps and entry[1] is target.module
-                and all(a is b for a, b in zip(entry[3], env.values()))):
-            self.hits += 1          # the very input objects met before (memo.INPUTS)
+        entry = self._same(same, steps, target.module, env)
+        if entry is not None:
             return _with_results(env, entry[2])
         if not all(_frozen(v) for v in env.values()):
             return compute()        # made of a submission's values: rarely met again, not kept
@@ -273,22 +263,33 @@ class References:
                 return out
             results = copy.deepcopy({k: v for k, v in out.items() if k not in env or v is not env[k]})
             _freeze(results)
-            _bounded(self.entries)
+            bounded(self.entries, REFERENCE_ENTRIES)
             # the steps and the module are held, so their ids in the key cannot be reused
             self.entries[key] = (steps, target.module, results)
-        _bounded(self.same)
-        self.same[same] = (steps, target.module, results, tuple(env.values()))    # held: ids stay theirs
+        self._hold(same, steps, target.module, results, env)
         return _with_results(env, results)
+
+    def _same(self, same, owner, module, env):
+        """The entry kept for the very input objects of `env` (memo.INPUTS) with this owner (the
+        steps, or a check) and reference module -> (owner, module, results, inputs), or None."""
+        entry = self.same.get(same)
+        if (entry is not None and entry[0] is owner and entry[1] is module
+                and all(a is b for a, b in zip(entry[3], env.values()))):
+            self.hits += 1
+            return entry
+        return None
+
+    def _hold(self, same, owner, module, results, env):
+        bounded(self.same, REFERENCE_ENTRIES)
+        self.same[same] = (owner, module, results, tuple(env.values()))     # held: ids stay theirs
 
     def computed(self, owner, module, env, extra, compute):
         """`compute()`, a function of `env` and `extra` alone for this `owner` and reference
         `module` (e.g. a check's finite differences of the reference's loss) -> its value,
         computed once per example."""
         same = (id(owner), id(module), tuple((k, id(v)) for k, v in env.items()), repr(extra))
-        entry = self.same.get(same)
-        if (entry is not None and entry[0] is owner and entry[1] is module
-                and all(a is b for a, b in zip(entry[3], env.values()))):
-            self.hits += 1          # the very input objects met before (memo.INPUTS)
+        entry = self._same(same, owner, module, env)
+        if entry is not None:
             return copy.deepcopy(entry[2])
         if not all(_plain(v) and _frozen(v) for v in env.values()):
             return compute()
@@ -299,18 +300,15 @@ class References:
         entry = self.entries.get(key)
         if entry is not None and entry[0] is owner and entry[1] is module:
             self.hits += 1
-            _bounded(self.same)
-            self.same[same] = (owner, module, entry[2], tuple(env.values()))     # held: ids stay theirs
+            self._hold(same, owner, module, entry[2], env)
             return copy.deepcopy(entry[2])
         self.misses += 1
         before = _generator_states()
         value = compute()
         if _generator_states() == before:
-            if len(self.entries) >= REFERENCE_ENTRIES:
-                self.entries.pop(next(iter(self.entries)))
+            bounded(self.entries, REFERENCE_ENTRIES)
             self.entries[key] = (owner, module, copy.deepcopy(value))
-            _bounded(self.same)
-            self.same[same] = (owner, module, self.entries[key][2], tuple(env.values()))
+            self._hold(same, owner, module, self.entries[key][2], env)
         return value
 
     @staticmethod
@@ -327,11 +325,6 @@ class References:
         return id(steps), id(target.module), hashlib.sha256(data).digest()
 
 
-def _bounded(entries):
-    if len(entries) >= REFERENCE_ENTRIES:
-        entries.pop(next(iter(entries)))
-
-
 def _with_results(env, results):
     out = dict(env)
     # new lists, tuples and dicts around the same read-only arrays and numbers
@@ -344,17 +337,8 @@ def _same(v):
 
 
 _PURE_OPS = ("call", "mean", "dot", "item", "eval")
-_PURE = {}      # id(steps) -> (steps, pure?)
-
-
-def _pure(steps):
-    """Calls by name and harness steps only (no object kept, no method)."""
-    held = _PURE.get(id(steps))
-    if held is None or held[0] is not steps:
-        if len(_PURE) >= 10000:
-            _PURE.clear()
-        held = _PURE[id(steps)] = (steps, all(s.op in _PURE_OPS and "." not in s.target for s in steps))
-    return held[1]
+# Calls by name and harness steps only (no object kept, no method): worked out once per steps list.
+_pure = PerObject(lambda steps: all(s.op in _PURE_OPS and "." not in s.target for s in steps))
 _PLAIN = (bool, int, float, str, bytes, type(None), np.integer, np.floating, np.bool_)
 
 

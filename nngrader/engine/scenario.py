@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from nngrader.boundary import wire
+from nngrader.core.caches import PerObject
 from nngrader.core.errors import SpecError, StudentFailure
 from nngrader.core.model import read_tolerance, req_map, string
 from nngrader.engine import expr
@@ -356,21 +357,14 @@ def plan(target, steps, env, produced=None, first=0):
     return planned
 
 
-_PLAN_INFO = {}         # id(step) -> (step, what plan reads of it): the same for every example
-
-
-def _plan_info(step):
+def _plan_info_of(step):
     """A call step's names from elsewhere inside its arguments, its arguments by name, its keep spec."""
-    held = _PLAN_INFO.get(id(step))
-    if held is not None and held[0] is step:
-        return held[1]
     refs = list(step.args) + list(step.kwargs.values())
-    info = (_names([r for r in refs if not isinstance(r, Name)]), [r.name for r in refs if isinstance(r, Name)],
+    return (_names([r for r in refs if not isinstance(r, Name)]), [r.name for r in refs if isinstance(r, Name)],
             _keep_spec(step.returns))
-    if len(_PLAN_INFO) >= 10000:
-        _PLAN_INFO.clear()
-    _PLAN_INFO[id(step)] = (step, info)     # the step is held: its id stays its own
-    return info
+
+
+_plan_info = PerObject(_plan_info_of)     # the same for every example: worked out once per step
 
 
 def _names(refs):

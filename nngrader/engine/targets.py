@@ -11,6 +11,7 @@ import numpy as np
 
 from nngrader.boundary import wire
 from nngrader.boundary.process import StudentProcess
+from nngrader.core.caches import bounded
 from nngrader.core.errors import StudentFailure
 from nngrader.core.protocol import Op, Tag
 from nngrader.engine import probes
@@ -183,7 +184,7 @@ class StudentTarget:
             value = self.process.request(req, what)
         meta = self.process.last_meta
         if reuse is not None:
-            _bounded(self._replies)
+            bounded(self._replies, REPLY_ENTRIES)
             self._replies[reuse[0]] = (reuse[1], _fresh(value), dict(meta))
         self._noted(meta)
         return value
@@ -376,11 +377,6 @@ def _fresh_leaf(v):
     if type(v) is np.ndarray:
         return v.copy(order="K")
     return copy.deepcopy(v)
-
-
-def _bounded(entries):
-    if len(entries) >= REPLY_ENTRIES:
-        entries.pop(next(iter(entries)))
 
 
 def _keeps(keep):

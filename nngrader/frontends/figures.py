@@ -231,7 +231,7 @@ def _draw_when_told(asg, data_r, answer_w):
             code = 1
             try:
                 os.close(other_r)
-                code = _answer(other_w, lambda: _write_part(1, out_dir, asg, states, summary, curves))
+                code = _answer(other_w, _attempt(lambda: _write_part(1, out_dir, asg, states, summary, curves)))
             finally:
                 os._exit(code)
         os.close(other_w)
@@ -244,7 +244,7 @@ def _draw_when_told(asg, data_r, answer_w):
                   else "\n".join(v for ok, v in (mine, theirs) if not ok))
     except BaseException:
         result = (False, traceback.format_exc())
-    return _answer(answer_w, lambda: result, given=True)
+    return _answer(answer_w, result)
 
 
 def _attempt(draw):
@@ -254,8 +254,8 @@ def _attempt(draw):
         return False, traceback.format_exc()
 
 
-def _answer(fd, draw, given=False):
-    result = draw() if given else _attempt(draw)
+def _answer(fd, result):
+    """Send (ok, names or traceback) to the waiting process -> the exit code."""
     with os.fdopen(fd, "wb") as f:
         f.write(pickle.dumps(result))
     return 0
