@@ -22,6 +22,7 @@ import copy
 import importlib
 import os
 import sys
+import tempfile
 import time
 import types
 from concurrent.futures import ProcessPoolExecutor
@@ -134,18 +135,16 @@ def mutate(source, site):
     return ast.fix_missing_locations(T().visit(tree))
 
 
-def _correct_submissions(aid, course=None):
+def _correct_submissions(aid, work, course=None):
     """The reference itself plus every `expect: full` corpus variant (different styles and
-    accepted alternatives, e.g. the other subgradient at a kink)."""
+    accepted alternatives, e.g. the other subgradient at a kink), materialized under `work`."""
     subs = ["reference"]
     try:
         from corpus_tools import corpus_of, manifest, materialize
-        import tempfile
         corpus = corpus_of(course)
         full = [n for n, s in manifest(aid, corpus).items() if (s or {}).get("expect") == "full"]
         for n in full:
-            d = tempfile.mkdtemp(prefix="mut-")
-            subs.append(materialize(aid, n, os.path.join(d, "s"), corpus))
+            subs.append(materialize(aid, n, os.path.join(work, aid, n, "s"), corpus))
     except (FileNotFoundError, OSError):
         pass
     return subs
@@ -268,6 +267,13 @@ def main(argv=None):
         with open(listing) as f:
             equivalent = yaml.safe_load(f) or {}
     ids = args.assignments or course.available()
+    with tempfile.TemporaryDirectory(prefix="mutation-") as work:
+        return _mutate_all(args, course, equivalent, ids, work)
+
+
+def _mutate_all(args, course, equivalent, ids, work):
+    """Grades every assignment's mutants; the correct submissions live in `work`. -> exit code."""
+    from nngrader.frontends import assignments
     bad = 0
     for aid in ids:
         asg = assignments.load(aid, course)
@@ -279,7 +285,7 @@ def main(argv=None):
                 print(f"{aid} {s.key}")
             continue
         patterns = (equivalent.get(aid) or {})
-        subs = _correct_submissions(aid, args.course)
+        subs = _correct_submissions(aid, work, args.course)
         executed = (executed_functions(asg, subs) if any(any(c in k for c in "*?[") for k in patterns)
                     else set())
         eq_all, problems = equivalent_problems(aid, patterns, all_sites, executed)
