@@ -8,7 +8,9 @@ start-up, the reference's own grading and the figures included), and --jobs 2 ag
 hostile submissions; then the single-submission
 time (`grader.py grade` of a correct submission, median of 3), and per submission of the
 --jobs 1 run: the grading time, the time spent in student code (the worker's own clock, per
-request), and the rest (the overhead). The two runs' grades.csv must be identical.
+request), and the rest (the overhead); then the --jobs 2 run's CPU per submission, split between
+the grading process, the workers and the fork server, and the rate that CPU allows on two busy
+cores. The two runs' grades.csv must be identical.
 
 The hostile share uses cases of tests/hostile/ that end by themselves within the limits
 (exits, signals, exceptions, lies, missing names, a hang in one call...), graded with the limits
@@ -119,6 +121,20 @@ def per_submission(out, kinds):
                 len(seconds[g])) for g in seconds}
 
 
+def print_ceiling(run, timing, cores=2):
+    """A run's CPU per submission (summary.json's timing), and the rate that much CPU allows on
+    `cores` fully busy cores."""
+    cpu, student_code = timing.get("mean_cpu_seconds") or {}, timing.get("mean_student_code_seconds") or 0.0
+    if any(not isinstance(cpu.get(part), (int, float)) for part in ("grading", "workers", "fork_server")):
+        return
+    total = cpu["grading"] + cpu["workers"] + cpu["fork_server"]
+    print(f"  CPU per submission ({run}): {total:.3f} s = grading process {cpu['grading']:.3f} s + "
+          f"workers {cpu['workers']:.3f} s (student code {student_code:.3f} s of their time) + "
+          f"fork server {cpu['fork_server']:.3f} s")
+    print(f"  on {cores} fully busy cores that CPU allows at most {cores / total:.1f} submissions/s; with a "
+          f"grading process that cost nothing, {cores / (cpu['workers'] + cpu['fork_server']):.1f}/s")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-n", type=int, default=200)
@@ -147,6 +163,8 @@ def main(argv=None):
               f"with --jobs 2)")
         if jobs == 1:
             groups = per_submission(out, kinds)
+        else:
+            measured = ("--jobs 2", summary["timing"])
     print(f"  the two runs' grades.csv are {'identical' if rows[1] == rows[2] else 'DIFFERENT'}")
     if counts["hostile"]:
         # the same class without its hostile submissions (whose hangs cost their limits by design)
@@ -162,6 +180,7 @@ def main(argv=None):
         seconds, summary = run_batch(args.assignment, calm, out, 2)
         print(f"  --jobs 2 without the {counts['hostile']} hostile ones: {seconds:7.2f} s for {n}, "
               f"{n / seconds:6.2f} submissions/s (grading alone {summary['timing']['graded_per_second']:.2f}/s)")
+        measured = ("--jobs 2 without the hostile ones", summary["timing"])
     import corpus_tools
     with tempfile.TemporaryDirectory(prefix="nngrader-bench-one-") as tmp:
         correct = [n for n, s in corpus_tools.variants(args.assignment) if (s or {}).get("expect") == "full"][0]
@@ -175,6 +194,7 @@ def main(argv=None):
               f"of which student code {student:.3f} s; overhead {mean - student:.3f} s = "
               f"{(mean - student) / student if student else 0:.1f}x the student code"
               + (" (target <= 2x)" if group == "all" else ""))
+    print_ceiling(*measured)
     print(f"  machine load (1 min) after: {os.getloadavg()[0]:.2f}")
     if not args.keep:
         shutil.rmtree(root, ignore_errors=True)

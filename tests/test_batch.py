@@ -378,6 +378,27 @@ def test_a_pooled_batch_leaves_no_process_behind(tmp_path):
     assert left == {}
 
 
+def test_the_summary_splits_the_cpu_each_submission_used(tmp_path):
+    """Where a batch's time goes: per submission, the grading process's CPU, its workers' (reaped:
+    student code and the sandbox's work in them) and its fork server's; their means in summary.json."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("ana", "ben"):
+        (subs / f"{name}.py").write_text(_correct_source())
+    summary = batch.run(assignments.load(ASSIGNMENT), str(subs), str(tmp_path / "out"), jobs=1, overrides=LIMITS,
+                        stream=open(os.devnull, "w"))
+    states = [json.load(open(tmp_path / "out" / name / "batch.json", encoding="utf-8")) for name in ("ana", "ben")]
+    for state in states:
+        cpu = state["cpu_seconds"]
+        assert sorted(cpu) == ["fork_server", "grading", "workers"]
+        assert cpu["grading"] > 0 and cpu["workers"] > 0 and cpu["fork_server"] >= 0
+        assert cpu["workers"] < state["seconds"] * 2      # one worker at a time, each on one core at most
+    means = summary["timing"]["mean_cpu_seconds"]
+    for part in ("grading", "workers", "fork_server"):
+        assert means[part] == pytest.approx(sum(s["cpu_seconds"][part] for s in states) / 2, abs=1e-4)
+    json.dumps(summary, allow_nan=False)
+
+
 def test_searches_evaluate_the_draws_hypothesis_makes(monkeypatch):
     """Every search evaluates, in order, the draws hypothesis makes for a submission that passes
     them all (recorded once per process by a run that evaluates nothing), whatever state the

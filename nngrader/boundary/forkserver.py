@@ -74,6 +74,13 @@ def running():
     return None
 
 
+def cpu_seconds():
+    """CPU time this process's server has used so far, with the helpers and intermediate forks it
+    has reaped (0.0 without a server, or where /proc does not tell)."""
+    server = running()
+    return server.cpu_seconds() if server is not None else 0.0
+
+
 def failed(server):
     """The server let a request down: workers are started one by one from now on."""
     global _SERVER, _ENABLED
@@ -125,6 +132,16 @@ class Server:
             return self.sock.recv(64) == b"1"
         except OSError:
             return False
+
+    def cpu_seconds(self):
+        try:
+            with open(f"/proc/{self.proc.pid}/stat", "rb") as f:
+                stat = f.read()
+            # after the command's closing parenthesis: state is field 3, utime..cstime 14..17
+            ticks = stat[stat.rindex(b")") + 2:].split()[11:15]
+            return sum(int(t) for t in ticks) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return 0.0
 
     def forget(self):
         """In a forked process: drop the inherited socket without touching the server."""

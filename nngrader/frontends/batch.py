@@ -35,6 +35,7 @@ import json
 import math
 import os
 import re
+import resource
 import sys
 import time
 import traceback
@@ -171,6 +172,7 @@ def grade_one(entry, out_dir, asg, overrides, digests):
     folder = os.path.join(out_dir, entry.student)
     os.makedirs(folder, exist_ok=True)
     started = time.monotonic()
+    cpu_before = _cpu_clock()
     forked_before = forkserver.spawned
     g = grading.Grading(asg, entry.path, overrides=overrides)
     curves, student_seconds = {}, 0.0
@@ -208,9 +210,21 @@ def grade_one(entry, out_dir, asg, overrides, digests):
     state = {"student": entry.student, "submission": entry.path, **digests, "row": row,
              "diagnoses": found, "loss_curves": curves, "errors": errors,
              "seconds": round(time.monotonic() - started, 4), "student_seconds": round(student_seconds, 4),
-             "forked_workers": forkserver.spawned - forked_before}
+             "forked_workers": forkserver.spawned - forked_before,
+             "cpu_seconds": {part: round(now - before, 4) for part, now, before
+                             in zip(CPU_PARTS, _cpu_clock(), cpu_before)}}
     results.write_atomic(os.path.join(folder, STATE), state)
     return state
+
+
+CPU_PARTS = ("grading", "workers", "fork_server")
+
+
+def _cpu_clock():
+    """CPU seconds used so far by (this grading process, the workers it has reaped: student code
+    and the sandbox's own work in them, its fork server with the helpers that server forked)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time(), children.ru_utime + children.ru_stime, forkserver.cpu_seconds()
 
 
 def _pool_process():
@@ -426,6 +440,8 @@ def summarize(asg, states, graded, reused, seconds, jobs, reference=None):
     common = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
     fresh = [s for s in states if not s.get("reused") and s.get("seconds")]
     student_seconds = [s.get("student_seconds", 0.0) for s in fresh]
+    cpu = {part: [s["cpu_seconds"][part] for s in fresh if isinstance(s.get("cpu_seconds"), dict)
+                  and isinstance(s["cpu_seconds"].get(part), (int, float))] for part in CPU_PARTS}
     grading_seconds = [s.get("seconds", 0.0) for s in fresh]
     return {
         "assignment": asg.id,
@@ -447,7 +463,8 @@ def summarize(asg, states, graded, reused, seconds, jobs, reference=None):
                    "mean_seconds_per_submission": round(_mean(grading_seconds), 4)
                    if grading_seconds else None,
                    "mean_student_code_seconds": round(_mean(student_seconds), 4)
-                   if student_seconds else None},
+                   if student_seconds else None,
+                   "mean_cpu_seconds": {part: round(_mean(v), 4) if v else None for part, v in cpu.items()}},
     }
 
 
