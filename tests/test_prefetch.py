@@ -273,3 +273,39 @@ def test_a_reply_that_arrived_is_read_even_after_a_pause_of_the_grading_process(
         channel.close()
         for fd in (req_r, rep_w, out_w):
             os.close(fd)
+
+
+def test_a_searchs_plan_is_made_once_and_each_submission_meets_the_same_calls(worker, monkeypatch):
+    """The calls a search sends ahead depend on the example inputs alone (the same objects for
+    every submission, `memo.INPUTS`), the aliases and the tracing: planned once per process, the
+    batch's bytes kept, each submission's worker meets the very calls, in order. Another alias or
+    other inputs get a plan of their own."""
+    from nngrader.engine import inputs
+    monkeypatch.setattr(search, "_PLANS", {})
+    where = Where("test.yaml", "check")
+    spec = inputs.parse_inputs(where, {"n": [1, 3]}, {"x": {"shape": ["n"], "normal": 1.0}})
+    steps = scenario.parse_steps(where, [{"call": "f", "args": ["x"], "returns": [{"name": "a"}, {"name": "s"}]},
+                                         {"call": "g", "args": ["a", "s"], "returns": {"name": "out"}}])
+    draws = [{"dims": {"n": n}, "seed": s} for n, s in ((1, 4), (3, 5), (2, 6))]
+    made = []
+    real_plan = scenario.plan
+    monkeypatch.setattr(scenario, "plan", lambda *a, **k: made.append(1) or real_plan(*a, **k))
+    seen = []
+    for _ in range(2):
+        target = StudentTarget(worker())
+        prefetch = search.Prefetch(target, spec, steps)
+        prefetch(draws)
+        outs = [scenario.run(target, steps, prefetch.inputs(d))["out"] for d in draws]
+        assert target.process.ahead() == 0          # every reply was taken: nothing was sent twice
+        seen.append((outs, target.process.request(req("calls"), "calls")))
+    assert len(made) == len(draws)                  # planned for the first submission only
+    plan = search._plan(target, steps, 1, [prefetch.inputs(d) for d in draws])
+    assert plan.data is not None and len(plan.planned) == 2 * len(draws)
+    assert seen[0][1] == seen[1][1] and [c[0] for c in seen[1][1]] == ["f", "g"] * 3
+    assert all(np.array_equal(a, b) for a, b in zip(*(outs for outs, _ in seen)))
+    aliased = StudentTarget(worker(STATEFUL + "\n    h = f\n"))
+    aliased.renames["f"] = "h"
+    other = search._plan(aliased, steps, 1, [prefetch.inputs(d) for d in draws])
+    assert other is not plan and other.planned[0][0]["target"] == ("name", "h")
+    fresh = [dict(prefetch.inputs(d), x=np.array(prefetch.inputs(d)["x"])) for d in draws]
+    assert search._plan(target, steps, 1, fresh) is not plan     # equal values, other objects

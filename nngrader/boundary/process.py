@@ -53,6 +53,11 @@ FATAL_LOAD = {FailureKind.TIMEOUT, FailureKind.DIED, FailureKind.MEMORY, Failure
 RETRY_DEFINITIONS = {FailureKind.TIMEOUT, FailureKind.DIED, FailureKind.MEMORY}
 
 
+def batch_data(requests):
+    """The bytes sending `requests` as one batch (`StudentProcess.prefetch`)."""
+    return pickle.dumps({"op": Op.BATCH, "requests": list(requests)}, protocol=PICKLE_PROTOCOL)
+
+
 class StudentProcess:
     """A worker running one submission's modules, restarted after any fatal event.
 
@@ -324,8 +329,9 @@ class StudentProcess:
                 raise
         return self._request(req, what, timeout)
 
-    def prefetch(self, requests, whats):
-        """Send `requests` to the worker now, in one batch -> True if sent. The worker runs them
+    def prefetch(self, requests, whats, data=None):
+        """Send `requests` to the worker now, in one batch -> True if sent (`data`: the batch's
+        bytes, `batch_data(requests)`, when the caller kept them). The worker runs them
         in order and replies to each as it finishes (stopping after the first that fails), while
         this side works on the replies it has. The caller takes each reply in order (`take_ahead`)
         where it would have made that request; any other request first reads and drops the
@@ -344,7 +350,7 @@ class StudentProcess:
             return False                # the requests fail one by one as they are made
         if self.remaining() <= 0:
             return False
-        data = pickle.dumps({"op": Op.BATCH, "requests": list(requests)}, protocol=PICKLE_PROTOCOL)
+        data = data or batch_data(requests)
         timeout = min(self.limits.call_timeout, self.remaining())
         try:
             self.channel.send(data, time.monotonic() + timeout)

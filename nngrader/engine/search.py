@@ -13,6 +13,7 @@ import numpy as np
 
 from nngrader.core.errors import HarnessBug, SpecError, StudentFailure
 from nngrader.core.protocol import FailureKind
+from nngrader.core.caches import bounded
 from nngrader.engine import comparison, inputs, memo, scenario
 
 # Off while the reference is recorded for a bundle or replayed in one (nngrader.engine.replay.around):
@@ -83,21 +84,52 @@ class Prefetch:
         self.student, self.input_spec, self.steps, self.repeat = student, input_spec, steps, repeat
 
     def __call__(self, draws):
-        planned = []
-        for draw in draws:
-            env = self.inputs(draw)
-            produced = {}
-            for _ in range(self.repeat):
-                these = scenario.plan(self.student, self.steps, env, produced, first=len(planned))
-                if these is None:
-                    return
-                planned += these
-        if planned:
-            self.student.prefetch(planned)
+        plan = _plan(self.student, self.steps, self.repeat, [self.inputs(draw) for draw in draws])
+        if plan.planned:
+            self.student.prefetch(plan.planned, plan)
 
     def inputs(self, draw):
         """The example's inputs: a new dict of the values built once (read-only arrays)."""
         return dict(memo.INPUTS.get(self.input_spec, draw, _draw_key(draw)))
+
+
+class _Plan:
+    """A search's planned calls (None: they cannot all be known ahead), for the example inputs it
+    holds (`held`: their identity is the key), and the batch's bytes once sent whole (`data`)."""
+
+    def __init__(self, steps, held, planned):
+        self.steps, self.held, self.planned, self.data = steps, held, planned, None
+
+
+PLAN_ENTRIES = 2000         # plans kept per process (the oldest go first)
+_PLANS = {}
+
+
+def _plan(student, steps, repeat, envs):
+    """The calls of `steps` on every example (`repeat` times each, each on what the last returned),
+    planned once per process: every submission meets the same input objects (`memo.INPUTS`), and
+    a plan depends on nothing else but the submission's aliases and tracing (`plan_setting`)."""
+    held = tuple(v for env in envs for v in env.values())
+    key = (id(steps), repeat, student.plan_setting(), tuple(tuple(env) for env in envs), tuple(map(id, held)))
+    entry = _PLANS.get(key)
+    if entry is not None and entry.steps is steps and len(entry.held) == len(held) \
+            and all(a is b for a, b in zip(entry.held, held)):
+        return entry
+    planned = []
+    for env in envs:
+        produced = {}
+        for _ in range(repeat):
+            these = scenario.plan(student, steps, env, produced, first=len(planned))
+            if these is None:
+                planned = None
+                break
+            planned += these
+        if planned is None:
+            break
+    bounded(_PLANS, PLAN_ENTRIES)
+    # the steps and the inputs are held: their ids in the key cannot be reused while it is kept
+    entry = _PLANS[key] = _Plan(steps, held, planned or None)
+    return entry
 
 
 def _draw_key(draw):

@@ -10,7 +10,7 @@ import copy
 import numpy as np
 
 from nngrader.boundary import wire
-from nngrader.boundary.process import StudentProcess
+from nngrader.boundary.process import StudentProcess, batch_data
 from nngrader.core.caches import bounded
 from nngrader.core.errors import StudentFailure
 from nngrader.core.protocol import Op, Tag
@@ -258,28 +258,35 @@ class StudentTarget:
 
     def planned_call(self, name, args=(), kwargs=None, keep=None):
         """What `call` would send -> (request, what, the call it answers), for `prefetch`; None
-        when it would keep a handle. An argument may be a `Result` of an earlier planned call."""
+        when it would keep a handle. An argument may be a `Result` of an earlier planned call.
+        It depends on the arguments and on `plan_setting()` alone: a plan may be kept and sent
+        again in a later grading."""
         if keep is not None and _keeps(keep):
             return None
-        planned = _Planned(self, name, args, kwargs, keep)
-        if self._replies and self._known(self._reuse_key(name, args, kwargs, keep)) is not None:
-            return None, name, planned      # answered before: its request is made only if needed (prefetch)
-        return self._prepared(self._call_request(name, args, kwargs, keep)), name, planned
+        return self._prepared(self._call_request(name, args, kwargs, keep)), name, _Planned(self, name, args, kwargs, keep)
 
-    def prefetch(self, planned):
+    def plan_setting(self):
+        """What a planned call depends on besides its arguments: the aliases, the tracing."""
+        return tuple(sorted(self.renames.items())), self.trace_precision
+
+    def prefetch(self, planned, kept=None):
         """Send the planned calls [planned_call(...)] ahead, in one batch: `call` with the very same
         arguments (the same objects, or the values those earlier calls returned) later reads the
-        reply instead of sending (StudentProcess.prefetch)."""
+        reply instead of sending (StudentProcess.prefetch). Calls answered before in this grading
+        are left out when nothing in the batch refers to what they return. `kept`: an object on
+        which the batch's bytes are kept for the next time this very plan is sent whole (its
+        `data`; a plan is the same for every grading, `plan_setting`)."""
         self._planned.clear()
         self._taken = []
-        if not any(isinstance(v, Result) for _, _, p in planned for v in p.values):
-            # calls answered before are not sent again (nothing in the batch refers to them)
-            planned = [(r, w, p) for r, w, p in planned if r is not None]
+        if self._replies and not any(isinstance(v, Result) for _, _, p in planned for v in p.values):
+            sent = [one for one in planned if self._known(self._reuse_key(*one[2].call)) is None]
         else:
-            planned = [(r if r is not None else self._prepared(self._call_request(*p.call)), w, p)
-                       for r, w, p in planned]
-        if self.process.prefetch([r for r, _, _ in planned], [w for _, w, _ in planned]):
-            self._planned.extend(p for _, _, p in planned)
+            sent = planned
+        data = None
+        if kept is not None and sent and len(sent) == len(planned):
+            data = kept.data = kept.data or batch_data([r for r, _, _ in sent])
+        if self.process.prefetch([r for r, _, _ in sent], [w for _, w, _ in sent], data):
+            self._planned.extend(p for _, _, p in sent)
 
     def call_method(self, handle, method, args=(), kwargs=None, keep=None):
         return self._do({"op": Op.CALL, "target": ("method", handle.hid, method),
