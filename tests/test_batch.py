@@ -402,13 +402,16 @@ def test_the_summary_splits_the_cpu_each_submission_used(tmp_path):
 def test_searches_evaluate_the_draws_hypothesis_makes(monkeypatch):
     """Every search evaluates, in order, the draws hypothesis makes for a submission that passes
     them all (recorded once per process by a run that evaluates nothing), whatever state the
-    process's generators are in; each in the context hypothesis gives an example."""
+    process's generators are in; the reference's code meets the global generators as hypothesis
+    seeds them for each example."""
+    from nngrader.engine import seeding
     asg = assignments.load(ASSIGNMENT)
     check = next(c for c in asg.checks if c.name == "gradients_dW1")
     spec = check.config.inputs
 
     def seen_by(log):
         def evaluate(draw):
+            seeding.settle()            # what ReferenceTarget does before the reference's code runs
             log.append(json.dumps([draw, float(np.random.uniform()), random.random()], sort_keys=True))
         return evaluate
 
@@ -426,6 +429,38 @@ def test_searches_evaluate_the_draws_hypothesis_makes(monkeypatch):
         assert [json.dumps(json.loads(x)[0], sort_keys=True) for x in replayed] == \
             [json.dumps(json.loads(x)[0], sort_keys=True) for x in alone]
     assert memo.ACTIVE.recorded == 1 and memo.ACTIVE.replayed == 2
+
+
+class _Drawing:
+    """A stand-in reference that draws from NumPy's global generator."""
+
+    @staticmethod
+    def draw():
+        return np.random.uniform()
+
+
+def test_a_search_seeds_the_global_generators_only_when_reference_code_runs(monkeypatch):
+    """As hypothesis runs an example, the reference's code meets the global generators seeded
+    alike in every example, and the search puts them back as it found them; a search in which no
+    reference code runs (its results read from the cache) neither seeds nor touches them."""
+    from nngrader.engine.targets import ReferenceTarget
+    asg = assignments.load(ASSIGNMENT)
+    spec = next(c for c in asg.checks if c.name == "gradients_dW1").config.inputs
+    check = next(c for c in asg.checks if c.name == "gradients_dW1")
+    monkeypatch.setattr(memo, "ACTIVE", memo.Memo())
+    seeds = []
+    real_seed = np.random.seed
+    monkeypatch.setattr(np.random, "seed", lambda s=None: seeds.append(s) or real_seed(s))
+    real_seed(7)
+    before = np.random.get_state()[1].copy()
+    assert search.search(spec, check.seed, check.max_examples, lambda draw: None) is None
+    assert seeds == [] and np.array_equal(np.random.get_state()[1], before)
+    ref, values = ReferenceTarget(_Drawing), []
+    real_seed(7)
+    assert search.search(spec, check.seed, check.max_examples, lambda draw: values.append(ref.call("draw"))) is None
+    generated = len(values) - len(search.boundary_examples(spec))
+    assert generated > 1 and values[:generated] == [np.random.RandomState(0).uniform()] * generated
+    assert values[generated] == np.random.RandomState(7).uniform()     # after the search: as it found them
 
 
 def test_a_failing_example_is_made_smaller_deterministically(monkeypatch):

@@ -6,7 +6,7 @@ Examples (`generated`). A check's examples come from hypothesis, seeded with the
 seed, the number of examples and whether shrinking is on (`key`). So hypothesis runs once per
 process without evaluating anything (`record`), and every search, in single grading as in a
 batch, evaluates the recorded draws in order, each in the context hypothesis gives an example
-(the global generators seeded alike, `_seeded_globals`):
+(the global generators seeded alike, `seeding`):
 - all recorded draws pass: the search found nothing;
 - draw k fails: the search stops there; its failure is made smaller (`shrink.smallest`) unless
   it is one that ends a search (`stops`) or shrinking is off (a bundle);
@@ -16,7 +16,6 @@ Before any draw is evaluated, `prefetch(draws)` may send their student calls ahe
 Inputs (`INPUTS`) and the reference's results (`REFERENCES`): built once per example and shared
 as read-only arrays, so no use can change them for the next.
 """
-import contextlib
 import copy
 import hashlib
 import json
@@ -26,11 +25,10 @@ import random
 import numpy as np
 
 from nngrader.core.caches import PerObject, bounded
-from nngrader.engine import inputs
+from nngrader.engine import inputs, seeding
 from nngrader.engine.shrink import smallest
 from nngrader.engine.targets import ReferenceTarget, map_values
 
-HYPOTHESIS_PRNG_SEED = 0   # deterministic_PRNG's default, what hypothesis runs a test's examples under
 ACTIVE = None           # the Memo of the batch this process grades for, or None (then PROCESS)
 
 
@@ -64,25 +62,6 @@ def key_of(dims, seed, max_examples, shrink):
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@contextlib.contextmanager
-def _seeded_globals():
-    """What hypothesis runs each example in (hypothesis.internal.entropy.deterministic_PRNG, seed
-    0; hypothesis is pinned): the global generators, `random`'s and NumPy's, seeded alike before
-    each example (call the yielded function), and restored afterwards, so a reference drawing
-    from them meets the same numbers replayed as under hypothesis. Saved once for all examples."""
-    saved = random.getstate(), np.random.get_state()
-    try:
-        yield _seed_globals
-    finally:
-        random.setstate(saved[0])
-        np.random.set_state(saved[1])
-
-
-def _seed_globals():
-    random.seed(HYPOTHESIS_PRNG_SEED)
-    np.random.seed(HYPOTHESIS_PRNG_SEED)
-
-
 def generated(input_spec, seed, max_examples, shrink, evaluate, stops, run_hypothesis, prefetch=None):
     """The generated part of a search -> the Problem hypothesis reports, or None.
 
@@ -104,7 +83,7 @@ def generated(input_spec, seed, max_examples, shrink, evaluate, stops, run_hypot
     if prefetch is not None:
         prefetch([_copied(d) for d in recorded])
     answers = []
-    with _seeded_globals() as seed:
+    with seeding.searching() as seed:
         for draw in recorded:
             try:
                 seed()
@@ -126,7 +105,7 @@ def generated(input_spec, seed, max_examples, shrink, evaluate, stops, run_hypot
     if stops(answers[-1]) or not shrink:
         return answers[-1]
     memo.shrunk += 1
-    with _seeded_globals() as seed:
+    with seeding.searching() as seed:
         def seeded(draw):
             seed()
             return evaluate(draw)
@@ -257,6 +236,7 @@ class References:
             results = entry[2]
         else:
             self.misses += 1
+            seeding.settle()
             before = _generator_states()
             out = compute()
             if _generator_states() != before or not all(_plain(v) for v in out.values()):
@@ -303,6 +283,7 @@ class References:
             self._hold(same, owner, module, entry[2], env)
             return copy.deepcopy(entry[2])
         self.misses += 1
+        seeding.settle()
         before = _generator_states()
         value = compute()
         if _generator_states() == before:

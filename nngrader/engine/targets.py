@@ -14,7 +14,7 @@ from nngrader.boundary.process import StudentProcess, batch_data
 from nngrader.core.caches import bounded
 from nngrader.core.errors import StudentFailure
 from nngrader.core.protocol import Op, Tag
-from nngrader.engine import probes
+from nngrader.engine import probes, seeding
 
 
 class OwnFunction:
@@ -77,19 +77,23 @@ class ReferenceTarget:
         return _plain_copy(value)
 
     def call(self, name, args=(), kwargs=None, keep=None):
+        seeding.settle()                # reference code may draw from the global generators
         fn = self._lookup(name)
         return self._keep(fn(*[self._resolve(a) for a in args],
                              **{k: self._resolve(v) for k, v in (kwargs or {}).items()}), keep)
 
     def call_method(self, handle, method, args=(), kwargs=None, keep=None):
+        seeding.settle()
         fn = getattr(handle.obj, method)
         return self._keep(fn(*[self._resolve(a) for a in args],
                              **{k: self._resolve(v) for k, v in (kwargs or {}).items()}), keep)
 
     def get(self, handle, attr, keep=None):
+        seeding.settle()                # a property is code too
         return self._keep(getattr(handle.obj, attr), keep)
 
     def set(self, handle, attr, value):
+        seeding.settle()
         setattr(handle.obj, attr, self._resolve(value))
 
     @property
