@@ -463,6 +463,33 @@ def test_a_search_seeds_the_global_generators_only_when_reference_code_runs(monk
     assert values[generated] == np.random.RandomState(7).uniform()     # after the search: as it found them
 
 
+def test_losses_on_the_references_own_trajectory_are_read_not_computed(tmp_path, monkeypatch):
+    """A trainer whose parameters equal the reference's, bit for bit, has the reference's losses on
+    them read from the kept results; one that departs has them computed. The verdicts are those of
+    a grading that computes every loss."""
+    from nngrader.engine.targets import ReferenceTarget
+    asg = assignments.load(ASSIGNMENT)
+    only = ["update_params_descends"]
+    exact = tmp_path / "exact.py"
+    exact.write_text(_correct_source())
+    off = tmp_path / "off.py"               # a step 10% too long: a loss trajectory of its own
+    off.write_text(_correct_source().replace("return _update(batchx, batchy, W1, b1, W2, b2, lr)",
+                                             "return _update(batchx, batchy, W1, b1, W2, b2, lr * 1.1)"))
+    alone = {p: results.to_gradescope(grading.grade(asg, str(p), only=only, overrides=LIMITS)) for p in (exact, off)}
+    monkeypatch.setattr(memo, "ACTIVE", memo.Memo())
+    monkeypatch.setattr(memo, "REFERENCES", memo.References())
+    grading.grade(asg, grading.REFERENCE_SUBMISSION, only=only, overrides=LIMITS)     # as a batch starts
+    calls = []
+    real = ReferenceTarget.call
+    monkeypatch.setattr(ReferenceTarget, "call", lambda self, name, *a, **k: calls.append(name) or real(self, name, *a, **k))
+    for path, computed in ((exact, False), (off, True)):
+        calls.clear()
+        doc = results.to_gradescope(grading.grade(asg, str(path), only=only, overrides=LIMITS))
+        assert _without_time(doc) == _without_time(alone[path])
+        assert ("bce_forward" in calls) == computed, path.name
+    assert alone[exact]["score"] == 4 and alone[off]["score"] == 0
+
+
 def test_a_failing_example_is_made_smaller_deterministically(monkeypatch):
     asg = assignments.load(ASSIGNMENT)
     check = next(c for c in asg.checks if c.name == "gradients_dW1")

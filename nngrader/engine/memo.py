@@ -249,6 +249,19 @@ class References:
         self._hold(same, steps, target.module, results, env)
         return _with_results(env, results)
 
+    def known(self, target, steps, env):
+        """The reference's env after `steps` on `env` when values equal to these, bit for bit, were
+        met and kept before (e.g. a trainer's parameters on the reference's own trajectory), else
+        None. Nothing is computed or kept."""
+        if type(target) is not ReferenceTarget or not _pure(steps):
+            return None
+        key = self._key(target, steps, env)
+        entry = self.entries.get(key) if key is not None else None
+        if entry is None or entry[0] is not steps or entry[1] is not target.module:
+            return None
+        self.hits += 1
+        return _with_results(env, entry[2])
+
     def _same(self, same, owner, module, env):
         """The entry kept for the very input objects of `env` (memo.INPUTS) with this owner (the
         steps, or a check) and reference module -> (owner, module, results, inputs), or None."""
