@@ -309,3 +309,31 @@ def test_a_searchs_plan_is_made_once_and_each_submission_meets_the_same_calls(wo
     assert other is not plan and other.planned[0][0]["target"] == ("name", "h")
     fresh = [dict(prefetch.inputs(d), x=np.array(prefetch.inputs(d)["x"])) for d in draws]
     assert search._plan(target, steps, 1, fresh) is not plan     # equal values, other objects
+
+
+def test_replies_that_arrive_together_are_read_at_once_and_taken_in_order(monkeypatch):
+    """A batch's replies often wait in the pipe together: one read takes them, each is then
+    taken whole and in order, and a reply split across writes is joined."""
+    import os
+    from nngrader.boundary import channel as channel_module
+    from nngrader.boundary.channel import Channel
+    from nngrader.core.protocol import frame
+    req_r, req_w = os.pipe()
+    rep_r, rep_w = os.pipe()
+    out_r, out_w = os.pipe()
+    reads = []
+    real_read = os.read
+    monkeypatch.setattr(channel_module.os, "read", lambda fd, n: reads.append(fd) or real_read(fd, n))
+    ch = Channel(req_w, rep_r, out_r, 1024)
+    try:
+        first, second, third = frame(b"one"), frame(b"second reply"), frame(b"3")
+        os.write(rep_w, first + second + third[:2])
+        deadline = time.monotonic() + 5
+        got = [ch.read(ch.receive_header(deadline), deadline) for _ in range(2)]
+        assert got == [b"one", b"second reply"] and reads.count(rep_r) == 1
+        os.write(rep_w, third[2:])
+        assert ch.read(ch.receive_header(deadline), deadline) == b"3"
+    finally:
+        ch.close()
+        for fd in (req_r, rep_w, out_w):
+            os.close(fd)

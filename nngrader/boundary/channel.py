@@ -7,6 +7,8 @@ import time
 
 from nngrader.core.protocol import HEADER
 
+READ_AHEAD = 1 << 16        # bytes asked of the reply pipe at least, when it has some
+
 
 class Channel:
     def __init__(self, req_w, rep_r, out_r, max_output):
@@ -17,6 +19,7 @@ class Channel:
         self._out = bytearray()         # the last max_output bytes printed
         self._out_total = 0             # bytes printed since the worker started
         self._out_mark = 0              # _out_total when the current request was sent
+        self._in = bytearray()          # reply bytes read from the pipe and not yet taken
 
     def send(self, data, deadline):
         """One frame of `data`; TimeoutError past the deadline, BrokenPipeError if the worker is gone."""
@@ -47,9 +50,10 @@ class Channel:
                 raise BrokenPipeError from None
 
     def read(self, n, deadline):
-        """Exactly n bytes of the reply pipe; TimeoutError past the deadline, EOFError at its end."""
-        chunks = []
-        while n:
+        """Exactly n bytes of the reply pipe; TimeoutError past the deadline, EOFError at its end.
+        What the pipe holds beyond them (the rest of a reply, the next replies of a batch) is kept
+        for the next reads: one system call takes what arrived together."""
+        while len(self._in) < n:
             # past the deadline, what has already arrived is still read: only a reply that is
             # not there is late (a pause of this process is not the worker's time)
             left = max(0.0, deadline - time.monotonic())
@@ -61,12 +65,13 @@ class Channel:
                 if left <= 0:
                     raise TimeoutError
                 continue
-            chunk = os.read(self.rep_r, min(n, 1 << 20))
+            chunk = os.read(self.rep_r, min(max(n - len(self._in), READ_AHEAD), 1 << 20))
             if not chunk:
                 raise EOFError
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
+            self._in += chunk
+        data = bytes(self._in[:n])
+        del self._in[:n]
+        return data
 
     def drain(self, at_most=0):
         """Move what the worker printed from the pipe into the kept tail (0: all there is now)."""
