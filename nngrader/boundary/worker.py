@@ -904,6 +904,11 @@ def _serve(fd_in, fd_out, scratch, drop):
     import numpy as np
     np.random.seed(RANDOM_SEED)
     random.seed(RANDOM_SEED)
+    import gc
+    # What is loaded now (the interpreter, NumPy, the preloaded modules) is never garbage:
+    # collections skip it, so a full one costs what the submission made, and a forked worker
+    # leaves the server's pages shared instead of writing to every one of them.
+    gc.freeze()
     worker = Worker(np, {}, scratch)
     P.send(fd_out, (P.READY, None, {}), pickle)     # started: no student code has run yet
     while True:
