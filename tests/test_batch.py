@@ -668,6 +668,24 @@ def test_a_grading_process_that_dies_costs_only_its_submission(tmp_path, monkeyp
     assert summary["errors"] == 1 and summary["submissions"] == 4
 
 
+def test_a_pooled_batch_stops_with_the_references_own_failure(tmp_path, monkeypatch):
+    """In a pool the reference is graded by one process while the others start on the students;
+    when grading the reference fails (the spec's or the reference's fault), the batch stops with
+    that error rather than scoring anyone against it."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("ana", "ben", "cy", "dee"):
+        (subs / f"{name}.py").write_text(_correct_source())
+
+    def broken(asg, overrides):
+        raise RuntimeError("the reference could not be graded")
+    monkeypatch.setattr(batch, "_grade_reference", broken)
+    with pytest.raises(RuntimeError, match="the reference could not be graded"):
+        batch.run(assignments.load(ASSIGNMENT), str(subs), str(tmp_path / "out"), jobs=2, overrides=LIMITS,
+                  stream=open(os.devnull, "w"))
+    assert not (tmp_path / "out" / "grades.csv").exists() and not (tmp_path / "out" / "summary.json").exists()
+
+
 @pytest.mark.slow
 def test_a_single_grade_draws_the_students_loss_curve(tmp_path):
     from PIL import Image

@@ -9,14 +9,16 @@ left out) is one submission, named by the student id: the entry's name without `
 (the same `Grading`, the same sandbox and limits, the same label in the rerun commands), so
 its `results.json` is byte for byte the one single grading writes, apart from `execution_time`.
 
-What is done once per batch, not once per submission:
+What is done once per batch (or once per grading process), not once per submission:
 - the imports (NumPy, hypothesis, the grader, the reference): the processes that grade are
   forked from this one after it has loaded them;
 - the student worker's start (the interpreter, NumPy): each grading process has a fork server
   (`nngrader.boundary.forkserver`) from which every submission's worker is forked fresh;
-- the fixtures' verification and the reference's own grading (it must score full marks; its
-  loss curves are the figures' reference);
-- the generated examples of every check (`nngrader.engine.memo`): recorded on the reference,
+- the reference's own grading (its score goes into summary.json, its loss curves are the
+  figures' reference): in a pool, the first task of one process while the others start on the
+  students;
+- the generated examples of every check, their inputs, the reference's results on them and the
+  calls planned on them (`nngrader.engine.memo`, `search`): made once per grading process,
   replayed for every submission, never changing a verdict.
 
 A re-run skips a submission whose content and whose checks (the spec, support files, fixtures,
@@ -234,9 +236,15 @@ def _pool_process():
     multiprocessing.util.Finalize(None, forkserver.disable, exitpriority=10)
 
 
+REFERENCE_TASK = -1             # the pool's task that grades the reference itself
+
+
 def _grade_in_pool(i):
-    """Run in a forked grading process: the batch's i-th pending submission."""
+    """Run in a forked grading process: the batch's i-th pending submission, or the reference
+    (REFERENCE_TASK: its score and curves)."""
     b = _BATCH
+    if i == REFERENCE_TASK:
+        return i, _grade_reference(b["asg"], b["overrides"])
     entry, digests = b["pending"][i]
     return i, grade_one(entry, b["out"], b["asg"], b["overrides"], digests)
 
@@ -290,25 +298,27 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None):
         else:
             pending.append((e, digests))
     reused = len(states)
-    reference = None
+    reference_score, ref_curves = None, {}
     drawer = figures.Drawer(asg)        # loads matplotlib while the batch grades
     memo_before = memo.ACTIVE
     memo.ACTIVE = memo.Memo()
     forkserver.enable()                 # warm workers: forked from a server, fresh for each submission
     try:
-        if pending:
-            # Once per batch: fixtures verified, examples recorded, the reference's own curves.
-            reference, ref_curves = _grade_reference(asg, overrides)
-        else:
+        pooled = jobs > 1 and len(pending) > 1
+        if not pending:
             ref_curves = _stored_reference_curves(out_dir)
+        elif not pooled:
+            # Once per batch: fixtures verified, examples recorded, the reference's own score and curves
+            # (in a pool, the first task of one of its processes while the others grade the students).
+            reference_score, ref_curves = _grade_reference(asg, overrides)
         bar = _progress(len(pending), stream)
         try:
-            if jobs == 1 or len(pending) <= 1:
+            if pooled:
+                reference_score, ref_curves = _pooled(pending, out_dir, asg, overrides, jobs, states, bar)
+            else:
                 for e, digests in pending:
                     states[e.student] = grade_one(e, out_dir, asg, overrides, digests)
                     bar.update(1)
-            else:
-                _pooled(pending, out_dir, asg, overrides, jobs, states, bar)
         finally:
             bar.close()
             _BATCH = None
@@ -323,7 +333,7 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None):
         ordered = [states[e.student] for e in entries]
         write_csv(os.path.join(out_dir, "grades.csv"), asg, ordered)
         summary = summarize(asg, ordered, graded=len(pending), reused=reused, seconds=seconds, jobs=jobs,
-                            reference=reference)
+                            reference_score=reference_score)
         if ref_curves:
             results.write_atomic(os.path.join(out_dir, "reference_curves.json"), ref_curves)
         summary["figures"] = drawer.write_all(out_dir, ordered, summary, ref_curves)
@@ -334,10 +344,10 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None):
 
 
 def _grade_reference(asg, overrides):
-    """The reference graded as a submission, once -> (its GradeRun, its losses on each training
+    """The reference graded as a submission, once -> (its score, its losses on each training
     check's first example: the same example every student meets)."""
     run = grading.grade(asg, grading.REFERENCE_SUBMISSION, label="reference", overrides=overrides)
-    return run, _curves(run.loss_curves)
+    return run.score, _curves(run.loss_curves)
 
 
 def curves_of(run):
@@ -369,22 +379,29 @@ def _stored_reference_curves(out_dir):
 
 
 def _pooled(pending, out_dir, asg, overrides, jobs, states, bar):
-    """Grade `pending` in `jobs` processes forked from this one (they inherit the imports and
-    the recorded examples). When a process dies, every submission it may have held is graded
-    again alone, in a process of its own: one that kills that one too is marked."""
+    """Grade `pending` in `jobs` processes forked from this one (they inherit the imports), the
+    reference first in one of them while the others start on the students -> the reference's
+    (score, curves). When a process dies, every submission it may have held is graded again
+    alone, in a process of its own: one that kills that one too is marked."""
     global _BATCH
     _BATCH = {"pending": pending, "out": out_dir, "asg": asg, "overrides": overrides}
-    suspects = _pool_round(list(range(len(pending))), jobs, pending, asg, states, bar)
+    reference = {}
+    suspects = _pool_round([REFERENCE_TASK] + list(range(len(pending))), jobs, pending, asg, states, bar, reference)
     for i in suspects:
-        for _ in _pool_round([i], 1, pending, asg, states, bar):
+        for _ in _pool_round([i], 1, pending, asg, states, bar, reference):
+            if i == REFERENCE_TASK:
+                raise RuntimeError("the process grading the reference itself died, twice")
             entry, digests = pending[i]
             states[entry.student] = _error_state(entry, digests, "the process grading this submission died",
                                                  asg)
             bar.update(1)
+    return reference["graded"]
 
 
-def _pool_round(todo, jobs, pending, asg, states, bar):
-    """One pool over `todo` -> the indexes whose gradings were lost with a dead process."""
+def _pool_round(todo, jobs, pending, asg, states, bar, reference):
+    """One pool over `todo` -> the indexes whose gradings were lost with a dead process. The
+    reference's (score, curves) go to reference["graded"]; its failure (a harness error) ends the
+    pool and is raised."""
     # imported here: `grade` starts without them (40 ms and more)
     import concurrent.futures
     import multiprocessing
@@ -395,6 +412,15 @@ def _pool_round(todo, jobs, pending, asg, states, bar):
         futures = {pool.submit(_grade_in_pool, i): i for i in todo}
         for future in concurrent.futures.as_completed(futures):
             i = futures[future]
+            if i == REFERENCE_TASK:
+                try:
+                    _, reference["graded"] = future.result()
+                except concurrent.futures.process.BrokenProcessPool:
+                    broken.append(i)
+                except BaseException:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
+                continue
             entry, digests = pending[i]
             try:
                 _, state = future.result()
@@ -424,7 +450,7 @@ def write_csv(path, asg, states):
     os.replace(tmp, path)
 
 
-def summarize(asg, states, graded, reused, seconds, jobs, reference=None):
+def summarize(asg, states, graded, reused, seconds, jobs, reference_score=None):
     totals = [s["row"]["total"] for s in states]
     checks = []
     for c in asg.checks:
@@ -457,7 +483,7 @@ def summarize(asg, states, graded, reused, seconds, jobs, reference=None):
                    if totals else {}),
         "checks": checks,
         "diagnoses": [{"what": k, "submissions": v} for k, v in common],
-        "reference_score": reference.score if reference is not None else None,
+        "reference_score": reference_score,
         "timing": {"seconds": round(seconds, 3), "jobs": jobs,
                    "graded_per_second": round(graded / seconds, 3) if graded and seconds > 0 else None,
                    "mean_seconds_per_submission": round(_mean(grading_seconds), 4)
