@@ -52,7 +52,7 @@ def test_a_grading_from_the_stored_draws_gives_the_results_recording_gives(tmp_p
         from_file = _graded(asg, folder)
         assert memo.ACTIVE.stored > 0 and memo.ACTIVE.recorded == 0
         monkeypatch.setattr(memo, "ACTIVE", memo.Memo())
-        memo.ACTIVE.preloaded.add(None)
+        memo.ACTIVE.preloaded[None] = 0
         recorded = _graded(asg, folder)
         assert memo.ACTIVE.stored == 0 and memo.ACTIVE.recorded > 0
         assert from_file == recorded
@@ -114,3 +114,23 @@ def test_a_good_file_fills_the_memo_and_hypothesis_is_not_needed(tmp_path, monke
     _file(tmp_path, monkeypatch, data)
     assert draws.preload(assignments.load("sentiment-2layer")) == len(data["sequences"])
     assert fresh_memo.examples == {s["key"]: s["draws"] for s in data["sequences"]}
+
+
+def test_a_process_grading_many_submissions_never_loads_hypothesis(tmp_path):
+    """The stored draws cover every search: a grading process (a batch's) grades one submission
+    after another without importing hypothesis (0.15 s), not only the first time."""
+    import subprocess
+    import sys
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sub = materialize("sentiment-2layer", next(n for n, s in variants("sentiment-2layer")
+                                               if (s or {}).get("expect") == "full"), str(tmp_path / "sub"))
+    code = ("import sys\n"
+            "from nngrader.engine import grading, memo\n"
+            "from nngrader.frontends import assignments\n"
+            "memo.ACTIVE = memo.Memo()\n"
+            "asg = assignments.load('sentiment-2layer')\n"
+            f"scores = [grading.grade(asg, {sub!r}, overrides={{'call_timeout': 5}}).score for _ in range(3)]\n"
+            "print(scores, 'hypothesis' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["[100.0,", "100.0,", "100.0]", "False"]

@@ -73,12 +73,15 @@ def check(asg, sequences):
 
 def preload(asg):
     """Put the assignment's stored draws into this process's memo (once per memo) -> how many
-    sequences it holds now from the file (0: none, or the file is absent, stale or damaged)."""
+    sequences it holds from the file, now or since an earlier grading read it (0: none, or the
+    file is absent, stale or damaged)."""
     held = memo.ACTIVE if memo.ACTIVE is not None else memo.PROCESS
     where = path(asg)
-    if held is None or None in held.preloaded or where in held.preloaded:
+    if held is None or None in held.preloaded:
         return 0
-    held.preloaded.add(where)
+    if where in held.preloaded:
+        return held.preloaded[where]        # read by an earlier grading in this process
+    held.preloaded[where] = 0
     if not os.path.exists(where):
         return 0
     try:
@@ -95,6 +98,7 @@ def preload(asg):
     for key, draws in sequences.items():
         held.examples.setdefault(key, draws)
     held.stored += len(sequences)
+    held.preloaded[where] = len(sequences)
     return len(sequences)
 
 

@@ -41,7 +41,7 @@ class Memo:
         self.recorded = 0           # sequences recorded
         self.shrunk = 0             # searches whose failing example was made smaller
         self.stored = 0             # sequences read from assignments' stored draws (engine/draws.py)
-        self.preloaded = set()      # the draws files read into this memo
+        self.preloaded = {}         # the draws files read into this memo -> the sequences each gave (None: none may be)
         self.recorded_keys = {}     # key -> what it is made of and the draws recorded (for draws.write)
 
     def stats(self):
