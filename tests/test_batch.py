@@ -648,7 +648,13 @@ def test_zip_and_notebook_students_are_named_without_suffix(tmp_path):
 @pytest.mark.slow
 def test_a_grading_process_that_dies_costs_only_its_submission(tmp_path, monkeypatch):
     """The process grading `bob` dies (a harness failure: student code never runs there): bob is
-    retried once in a fresh pool, then marked; the others are graded."""
+    retried once in a fresh pool, then marked; the others are graded. The pool ends its other
+    process then, which first ends the grading it was doing as any interrupted grading ends:
+    nothing of it is left behind."""
+    import glob
+    import tempfile
+    staged = lambda: set(glob.glob(os.path.join(tempfile.gettempdir(), "nngrader-submission-*")))  # noqa: E731
+    before = staged()
     for name in ("alice", "bob", "carol", "dave"):
         (tmp_path / "subs" / name).mkdir(parents=True)
         (tmp_path / "subs" / name / "notes.txt").write_text(NOT_A_SUBMISSION)
@@ -666,6 +672,7 @@ def test_a_grading_process_that_dies_costs_only_its_submission(tmp_path, monkeyp
     assert rows["bob"]["status"] == "grader error"
     assert [rows[n]["status"] for n in ("alice", "carol", "dave")] == ["graded"] * 3
     assert summary["errors"] == 1 and summary["submissions"] == 4
+    assert staged() == before
 
 
 def test_a_pooled_batch_stops_with_the_references_own_failure(tmp_path, monkeypatch):

@@ -38,6 +38,7 @@ import math
 import os
 import re
 import resource
+import signal
 import sys
 import time
 import traceback
@@ -231,9 +232,26 @@ def _cpu_clock():
 
 def _pool_process():
     """In each grading process of the pool, when it starts: its fork server is ended and reaped
-    when the process ends (else, re-parented to this command, it would linger as a zombie)."""
+    when the process ends (else, re-parented to this command, it would linger as a zombie), and a
+    SIGTERM (the pool ends its processes so when one of them dies) first ends the grading in
+    progress as any interrupted grading ends: its worker killed, its folders removed."""
     import multiprocessing.util
     multiprocessing.util.Finalize(None, forkserver.disable, exitpriority=10)
+    signal.signal(signal.SIGTERM, _on_terminate)
+
+
+class _Terminated(BaseException):
+    """The pool ended this process while it was grading."""
+
+
+_GRADING_NOW = False            # in a pool process: a grading is in progress
+
+
+def _on_terminate(signum, frame):
+    if _GRADING_NOW:
+        raise _Terminated()     # unwinds the grading (Grading.close), then _grade_in_pool exits
+    forkserver.disable()
+    os._exit(128 + signum)
 
 
 REFERENCE_TASK = -1             # the pool's task that grades the reference itself
@@ -242,11 +260,19 @@ REFERENCE_TASK = -1             # the pool's task that grades the reference itse
 def _grade_in_pool(i):
     """Run in a forked grading process: the batch's i-th pending submission, or the reference
     (REFERENCE_TASK: its score and curves)."""
+    global _GRADING_NOW
     b = _BATCH
-    if i == REFERENCE_TASK:
-        return i, _grade_reference(b["asg"], b["overrides"])
-    entry, digests = b["pending"][i]
-    return i, grade_one(entry, b["out"], b["asg"], b["overrides"], digests)
+    _GRADING_NOW = True
+    try:
+        if i == REFERENCE_TASK:
+            return i, _grade_reference(b["asg"], b["overrides"])
+        entry, digests = b["pending"][i]
+        return i, grade_one(entry, b["out"], b["asg"], b["overrides"], digests)
+    except _Terminated:
+        forkserver.disable()
+        os._exit(128 + 15)
+    finally:
+        _GRADING_NOW = False
 
 
 def _error_state(entry, digests, why, asg):
