@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from nngrader.boundary.process import StudentProcess
+from nngrader.core.caches import Held
 from nngrader.core.errors import StudentFailure
 from nngrader.core.limits import Limits
 from nngrader.core.model import Where
@@ -281,7 +282,7 @@ def test_a_searchs_plan_is_made_once_and_each_submission_meets_the_same_calls(wo
     batch's bytes kept, each submission's worker meets the very calls, in order. Another alias or
     other inputs get a plan of their own."""
     from nngrader.engine import inputs
-    monkeypatch.setattr(search, "_PLANS", {})
+    monkeypatch.setattr(search, "_PLANS", Held(search.PLAN_ENTRIES))
     where = Where("test.yaml", "check")
     spec = inputs.parse_inputs(where, {"n": [1, 3]}, {"x": {"shape": ["n"], "normal": 1.0}})
     steps = scenario.parse_steps(where, [{"call": "f", "args": ["x"], "returns": [{"name": "a"}, {"name": "s"}]},

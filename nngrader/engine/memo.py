@@ -24,7 +24,7 @@ import random
 
 import numpy as np
 
-from nngrader.core.caches import PerObject, bounded
+from nngrader.core.caches import Held, PerObject, bounded
 from nngrader.engine import inputs, seeding
 from nngrader.engine.shrink import smallest
 from nngrader.engine.targets import ReferenceTarget, map_values
@@ -210,7 +210,7 @@ class References:
 
     def __init__(self):
         self.entries = {}           # content key -> (steps, module, results)
-        self.same = {}              # identity key -> (steps, module, results, the inputs' values)
+        self.same = Held(REFERENCE_ENTRIES)     # the very input objects (memo.INPUTS) -> results
         self.hits = 0
         self.misses = 0
 
@@ -221,20 +221,17 @@ class References:
             return compute()
         setting = (tuple(sorted(target.overrides.items())) if target.overrides else (),
                    tuple(sorted(target.files.items())) if target.files else ())
-        same = (id(steps), id(target.module), setting, tuple([(k, id(v)) for k, v in env.items()]))
-        entry = self._same(same, steps, target.module, env)
-        if entry is not None:
-            return _with_results(env, entry[2])
+        objects, same = (steps, target.module, *env.values()), ("run", setting, tuple(env))
+        results = self._same(objects, same)
+        if results is not None:
+            return _with_results(env, results)
         if not all(_frozen(v) for v in env.values()):
             return compute()        # made of a submission's values: rarely met again, not kept
         key = self._key(target, steps, env)
         if key is None:
             return compute()
-        entry = self.entries.get(key)
-        if entry is not None and entry[0] is steps and entry[1] is target.module:
-            self.hits += 1
-            results = entry[2]
-        else:
+        results = self._kept(key, steps, target.module)
+        if results is None:
             self.misses += 1
             seeding.settle()
             before = _generator_states()
@@ -246,7 +243,7 @@ class References:
             bounded(self.entries, REFERENCE_ENTRIES)
             # the steps and the module are held, so their ids in the key cannot be reused
             self.entries[key] = (steps, target.module, results)
-        self._hold(same, steps, target.module, results, env)
+        self.same.put(objects, results, same)
         return _with_results(env, results)
 
     def known(self, target, steps, env):
@@ -256,53 +253,50 @@ class References:
         if type(target) is not ReferenceTarget or not _pure(steps):
             return None
         key = self._key(target, steps, env)
-        entry = self.entries.get(key) if key is not None else None
-        if entry is None or entry[0] is not steps or entry[1] is not target.module:
+        results = self._kept(key, steps, target.module) if key is not None else None
+        return _with_results(env, results) if results is not None else None
+
+    def _kept(self, key, owner, module):
+        """What is kept under the content key for this owner (the steps, or a check) and reference
+        module, or None."""
+        entry = self.entries.get(key)
+        if entry is None or entry[0] is not owner or entry[1] is not module:
             return None
         self.hits += 1
-        return _with_results(env, entry[2])
+        return entry[2]
 
-    def _same(self, same, owner, module, env):
-        """The entry kept for the very input objects of `env` (memo.INPUTS) with this owner (the
-        steps, or a check) and reference module -> (owner, module, results, inputs), or None."""
-        entry = self.same.get(same)
-        if (entry is not None and entry[0] is owner and entry[1] is module
-                and all(a is b for a, b in zip(entry[3], env.values()))):
+    def _same(self, objects, same):
+        """What is kept for these very objects (the owner, the module, the example's inputs), or None."""
+        results = self.same.get(objects, same)
+        if results is not None:
             self.hits += 1
-            return entry
-        return None
-
-    def _hold(self, same, owner, module, results, env):
-        bounded(self.same, REFERENCE_ENTRIES)
-        self.same[same] = (owner, module, results, tuple(env.values()))     # held: ids stay theirs
+        return results
 
     def computed(self, owner, module, env, extra, compute):
         """`compute()`, a function of `env` and `extra` alone for this `owner` and reference
         `module` (e.g. a check's finite differences of the reference's loss) -> its value,
         computed once per example."""
-        same = (id(owner), id(module), tuple((k, id(v)) for k, v in env.items()), repr(extra))
-        entry = self._same(same, owner, module, env)
-        if entry is not None:
-            return copy.deepcopy(entry[2])
+        objects, same = (owner, module, *env.values()), ("computed", tuple(env), repr(extra))
+        value = self._same(objects, same)
+        if value is not None:
+            return copy.deepcopy(value)
         if not all(_plain(v) and _frozen(v) for v in env.values()):
             return compute()
         try:
             key = (id(owner), id(module), hashlib.sha256(pickle.dumps([sorted(env.items()), extra], protocol=4)).digest())
         except Exception:           # a value pickle cannot take is not plain data
             return compute()
-        entry = self.entries.get(key)
-        if entry is not None and entry[0] is owner and entry[1] is module:
-            self.hits += 1
-            self._hold(same, owner, module, entry[2], env)
-            return copy.deepcopy(entry[2])
+        kept = self._kept(key, owner, module)
+        if kept is not None:
+            return copy.deepcopy(self.same.put(objects, kept, same))
         self.misses += 1
         seeding.settle()
         before = _generator_states()
         value = compute()
-        if _generator_states() == before:
+        if _generator_states() == before and value is not None:
             bounded(self.entries, REFERENCE_ENTRIES)
             self.entries[key] = (owner, module, copy.deepcopy(value))
-            self._hold(same, owner, module, self.entries[key][2], env)
+            self.same.put(objects, self.entries[key][2], same)
         return value
 
     @staticmethod

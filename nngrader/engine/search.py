@@ -13,7 +13,7 @@ import numpy as np
 
 from nngrader.core.errors import HarnessBug, SpecError, StudentFailure
 from nngrader.core.protocol import FailureKind
-from nngrader.core.caches import bounded
+from nngrader.core.caches import Held
 from nngrader.engine import comparison, inputs, memo, scenario
 
 # Off while the reference is recorded for a bundle or replayed in one (nngrader.engine.replay.around):
@@ -94,26 +94,25 @@ class Prefetch:
 
 
 class _Plan:
-    """A search's planned calls (None: they cannot all be known ahead), for the example inputs it
-    holds (`held`: their identity is the key), and the batch's bytes once sent whole (`data`)."""
+    """A search's planned calls (None: they cannot all be known ahead), and the batch's bytes once
+    sent whole (`data`)."""
 
-    def __init__(self, steps, held, planned):
-        self.steps, self.held, self.planned, self.data = steps, held, planned, None
+    def __init__(self, planned):
+        self.planned, self.data = planned, None
 
 
 PLAN_ENTRIES = 2000         # plans kept per process (the oldest go first)
-_PLANS = {}
+_PLANS = Held(PLAN_ENTRIES)
 
 
 def _plan(student, steps, repeat, envs):
     """The calls of `steps` on every example (`repeat` times each, each on what the last returned),
     planned once per process: every submission meets the same input objects (`memo.INPUTS`), and
     a plan depends on nothing else but the submission's aliases and tracing (`plan_setting`)."""
-    held = tuple(v for env in envs for v in env.values())
-    key = (id(steps), repeat, student.plan_setting(), tuple(tuple(env) for env in envs), tuple(map(id, held)))
-    entry = _PLANS.get(key)
-    if entry is not None and entry.steps is steps and len(entry.held) == len(held) \
-            and all(a is b for a, b in zip(entry.held, held)):
+    objects = (steps, *(v for env in envs for v in env.values()))
+    key = (repeat, student.plan_setting(), tuple(tuple(env) for env in envs))
+    entry = _PLANS.get(objects, key)
+    if entry is not None:
         return entry
     planned = []
     for env in envs:
@@ -126,10 +125,7 @@ def _plan(student, steps, repeat, envs):
             planned += these
         if planned is None:
             break
-    bounded(_PLANS, PLAN_ENTRIES)
-    # the steps and the inputs are held: their ids in the key cannot be reused while it is kept
-    entry = _PLANS[key] = _Plan(steps, held, planned or None)
-    return entry
+    return _PLANS.put(objects, _Plan(planned or None), key)
 
 
 def _draw_key(draw):
