@@ -19,6 +19,7 @@ import yaml
 from corpus_tools import materialize
 from nngrader.engine import grading, memo, search
 from nngrader.frontends import assignments, batch, figures, results
+from nngrader.kinds import training
 from realworld_tools import build
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -479,7 +480,12 @@ def test_losses_on_the_references_own_trajectory_are_read_not_computed(tmp_path,
     alone = {p: results.to_gradescope(grading.grade(asg, str(p), only=only, overrides=LIMITS)) for p in (exact, off)}
     monkeypatch.setattr(memo, "ACTIVE", memo.Memo())
     monkeypatch.setattr(memo, "REFERENCES", memo.References())
+    runs = []
+    real_trajectory = training.trajectory
+    monkeypatch.setattr(training, "trajectory", lambda target, *a, **k: runs.append(target.label)
+                        or real_trajectory(target, *a, **k))
     grading.grade(asg, grading.REFERENCE_SUBMISSION, only=only, overrides=LIMITS)     # as a batch starts
+    made = runs.count("reference")
     calls = []
     real = ReferenceTarget.call
     monkeypatch.setattr(ReferenceTarget, "call", lambda self, name, *a, **k: calls.append(name) or real(self, name, *a, **k))
@@ -488,6 +494,8 @@ def test_losses_on_the_references_own_trajectory_are_read_not_computed(tmp_path,
         doc = results.to_gradescope(grading.grade(asg, str(path), only=only, overrides=LIMITS))
         assert _without_time(doc) == _without_time(alone[path])
         assert ("bce_forward" in calls) == computed, path.name
+        if path == exact:   # the reference's own run on each example was made once, for the reference
+            assert made > 0 and runs.count("reference") == made and runs.count("submission") == 2 * made
     assert alone[exact]["score"] == 4 and alone[off]["score"] == 0
 
 

@@ -219,9 +219,7 @@ class References:
         Results are shared between uses as read-only arrays (in new lists and dicts)."""
         if type(target) is not ReferenceTarget or not _pure(steps):
             return compute()
-        setting = (tuple(sorted(target.overrides.items())) if target.overrides else (),
-                   tuple(sorted(target.files.items())) if target.files else ())
-        objects, same = (steps, target.module, *env.values()), ("run", setting, tuple(env))
+        objects, same = (steps, target.module, *env.values()), ("run", target.setting(), tuple(env))
         results = self._same(objects, same)
         if results is not None:
             return _with_results(env, results)
@@ -245,16 +243,6 @@ class References:
             self.entries[key] = (steps, target.module, results)
         self.same.put(objects, results, same)
         return _with_results(env, results)
-
-    def known(self, target, steps, env):
-        """The reference's env after `steps` on `env` when values equal to these, bit for bit, were
-        met and kept before (e.g. a trainer's parameters on the reference's own trajectory), else
-        None. Nothing is computed or kept."""
-        if type(target) is not ReferenceTarget or not _pure(steps):
-            return None
-        key = self._key(target, steps, env)
-        results = self._kept(key, steps, target.module) if key is not None else None
-        return _with_results(env, results) if results is not None else None
 
     def _kept(self, key, owner, module):
         """What is kept under the content key for this owner (the steps, or a check) and reference

@@ -46,6 +46,11 @@ class ReferenceTarget:
         self.files = files or {}                # support file name -> path
         self.overrides = overrides or {}        # name -> alternative reference name
 
+    def setting(self):
+        """What the reference's results depend on besides the module and the arguments."""
+        return (tuple(sorted(self.overrides.items())) if self.overrides else (),
+                tuple(sorted(self.files.items())) if self.files else ())
+
     def _resolve(self, v):
         if isinstance(v, wire.Handle):
             return v.obj

@@ -44,6 +44,7 @@ the expectation where the submission does too and nowhere else does the submissi
 spec does not fit the reference: a harness error naming the check, never a student's FAIL
 (`grader.py validate` finds it before anyone is graded).
 """
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -160,42 +161,71 @@ def exercised(cfg):
     return out + [n for n in scenario.exercised(cfg.steps) if n not in out]
 
 
-def trajectory(target, cfg, env, ref):
-    """-> list of losses: per_iteration, the loss after each iteration (and the loss before the
-    first, with loss_steps); whole_loop, the returned history (with `trajectory`) and the loss
-    the returned values reach. Also -> the accuracy they reach (whole_loop with loss_steps)."""
+def trajectory(target, cfg, env, ref, along=None):
+    """-> (list of losses, the accuracy reached, the marks): per_iteration, the loss after each
+    iteration (and the loss before the first, with loss_steps); whole_loop, the returned history
+    (with `trajectory`) and the loss the returned values reach. The accuracy: whole_loop with
+    loss_steps. The marks (the reference's run only): a fingerprint of the values each loss was
+    computed on, and the loss and accuracy found there.
+
+    `along`: the marks of the reference's own run on this example. While the submission's values
+    equal, bit for bit, the values the reference's loss was computed on at the same point, that
+    loss is the one kept; once they differ, every loss is computed from then on."""
     is_ref = target is ref
     env = _run(target, cfg.setup, env, is_ref) if cfg.setup else dict(env)
     losses = []
     last = {}
-    # While the submission's values equal, bit for bit, values the reference met (its own
-    # trajectory, kept by memo.REFERENCES), their loss is the one kept; once they differ, they
-    # are computed from then on.
+    marks = []
     exact = [not is_ref]
 
     def loss_of(e):
-        if cfg.loss_steps:
-            loss_env = memo.REFERENCES.known(ref, cfg.loss_steps, e) if exact[0] else None
-            exact[0] = loss_env is not None
-            # On the submission's trajectory the reference's loss runs on what the submission
-            # returned: when that is not numbers, it is the submission's failure (caught in run).
-            loss_env = loss_env or _run(ref, cfg.loss_steps, e, is_ref)
-            last["accuracy"] = loss_env.get("accuracy")
-            return _scalar(loss_env["loss"])
-        return _scalar(e[cfg.loss])
+        if not cfg.loss_steps:
+            return _scalar(e[cfg.loss])
+        at = len(marks)
+        mark = _fingerprint(e) if is_ref or exact[0] else None
+        if exact[0]:
+            kept = along[at] if along is not None and at < len(along) else None
+            if kept is not None and mark is not None and kept[0] == mark:
+                marks.append(kept)
+                last["accuracy"] = kept[2]
+                return kept[1]
+            exact[0] = False
+        # On the submission's trajectory the reference's loss runs on what the submission
+        # returned: when that is not numbers, it is the submission's failure (caught in run).
+        loss_env = _run(ref, cfg.loss_steps, e, is_ref)
+        loss, accuracy = _scalar(loss_env["loss"]), loss_env.get("accuracy")
+        marks.append((mark, loss, accuracy))
+        last["accuracy"] = accuracy
+        return loss
 
     if cfg.mode == "whole_loop":
         env = _run(target, cfg.steps, env, is_ref)
         if cfg.trajectory:
             losses += [float(x) for x in np.asarray(env[cfg.trajectory], dtype=np.float64).reshape(-1)]
         losses.append(loss_of(env))
-        return losses, last.get("accuracy")
+        return losses, last.get("accuracy"), tuple(marks) if is_ref else ()
     if cfg.loss_steps:
         losses.append(loss_of(env))
     for _ in range(cfg.iterations):
         env = _run(target, cfg.steps, env, is_ref)
         losses.append(loss_of(env))
-    return losses, last.get("accuracy")
+    return losses, last.get("accuracy"), tuple(marks) if is_ref else ()
+
+
+def _fingerprint(env):
+    """The values a loss is computed on, bit for bit (names, types, dtypes, shapes, layouts and
+    bytes), as a digest; None when they are not all plain numbers and arrays."""
+    h = hashlib.sha256()
+    for name in sorted(env):
+        v = env[name]
+        if type(v) is np.ndarray and v.dtype.kind in "biuf":
+            h.update(repr((name, v.dtype.str, v.shape, v.strides)).encode())
+            h.update(v.tobytes())
+        elif v is None or type(v) in (bool, int, float, str):
+            h.update(repr((name, type(v).__name__, v)).encode())
+        else:
+            return None
+    return h.digest()
 
 
 def _run(target, steps, env, is_ref):
@@ -211,8 +241,11 @@ def run(check, ctx):
     ref = ctx.reference()
 
     def reference(env):
+        """The reference's run on the example, made once per process (every submission meets the
+        same examples) -> (losses, accuracy, marks)."""
         try:
-            return trajectory(ref, cfg, env, ref)
+            return memo.REFERENCES.computed(check, ref.module, env, ("trajectory", ref.setting()),
+                                            lambda: trajectory(ref, cfg, env, ref))
         except (LookupError, TypeError, ValueError) as exc:
             raise HarnessBug(f"{check.where}: the reference's own training run failed: {type(exc).__name__}: "
                              f"{exc}. The spec does not fit the reference.") from exc
@@ -223,13 +256,13 @@ def run(check, ctx):
 
     def one(draw):
         env = prefetch.inputs(draw)
-        got, problem = _student(ctx, cfg, env, draw, ref)
+        # Judged against the reference's run: made first, so that the submission's losses where
+        # its values are the reference's are read from it (`trajectory`'s `along`).
+        want = reference(env) if cfg.expect in ("match_reference", "reach_reference") else None
+        got, problem = _student(ctx, cfg, env, draw, ref, want[2] if want else None)
         if got is not None:     # the first example's losses: a batch's class figure, a student's plot
             ctx.memo.setdefault(("loss_curve", check.name), (dict(draw["dims"]), draw["seed"], list(got[0])))
-        want = None
         if problem is None:
-            if cfg.expect in ("match_reference", "reach_reference"):
-                want = reference(env)
             problem = _judge(env, draw, got, want, cfg)
         if problem is None:
             return None
@@ -267,10 +300,10 @@ def _repeats(cfg):
     return 1 if cfg.mode == "whole_loop" else cfg.iterations
 
 
-def _student(ctx, cfg, env, draw, ref):
+def _student(ctx, cfg, env, draw, ref, along):
     """-> ((losses, accuracy), None) or (None, the submission's Problem)."""
     try:
-        return trajectory(ctx.student, cfg, env, ref), None
+        return trajectory(ctx.student, cfg, env, ref, along)[:2], None
     except scenario.StepFailure as exc:
         return None, search.Problem(env=env, draw=draw, failure=exc.failure, step=exc.step)
     except scenario.ShapeOfReturn as exc:
@@ -302,8 +335,8 @@ def _what(cfg):
 
 
 def _judge(env, draw, got, want, cfg):
-    """got, want: (losses, accuracy) of trajectory() -> Problem | None, by the expectation."""
-    (got, accuracy) = got
+    """got, want: (losses, accuracy, ...) of trajectory() -> Problem | None, by the expectation."""
+    (got, accuracy) = got[:2]
     if cfg.expect == "match_reference":
         return _match(env, draw, want[0], got, cfg)
     if cfg.expect == "decrease":
