@@ -132,6 +132,18 @@ def test_arrays_are_rebuilt_as_plain_arrays():
     assert type(got) is np.ndarray and got.flags.owndata and np.array_equal(got, arr)
 
 
+def test_a_dtype_met_before_lets_no_other_through():
+    """Number dtypes are looked up once per process: a later reply of another dtype, or of the same
+    dtype with a shape of its own, is checked in full."""
+    for _ in range(2):
+        assert wire.decode(("__nd__", "<f8", [2, 1], np.arange(2.0).tobytes())).shape == (2, 1)
+    for dtype in ("|O", "<U1", "<M8[s]", "V8"):
+        with pytest.raises((wire.WireError, TypeError)):
+            wire.decode(("__nd__", dtype, (1,), b"\0" * 8))
+    with pytest.raises(wire.WireError, match="negative"):
+        wire.decode(("__nd__", "<f8", (2, -1), b""))
+
+
 @pytest.mark.parametrize("value,message", [
     (("__nd__", "<f8", (2, 3), b"\0" * 40), "bytes do not match"),
     (("__nd__", "|O", (1,), b"\0" * 8), "dtype object"),

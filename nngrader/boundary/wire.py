@@ -4,6 +4,7 @@ Nothing from the worker is unpickled with globals: its replies are builtins only
 are rebuilt here from (dtype, shape, bytes) as plain ndarrays (tags: `core.protocol.Tag`).
 """
 import io
+import math
 import pickle
 
 import numpy as np
@@ -53,6 +54,8 @@ def loads_reply(data):
 
 
 MAX_DEPTH = 64
+MAX_DTYPES = 64                 # dtype strings kept, once checked to be numbers
+_DTYPES = {}                    # dtype string -> its (number) dtype
 
 
 def decode(value, depth=0):
@@ -63,23 +66,26 @@ def decode(value, depth=0):
         tag = value[0]
         if tag == Tag.ND:
             _, dtype_str, shape, raw = value[:4]
-            dtype = np.dtype(dtype_str)
-            if dtype.kind not in "biuf" or dtype.hasobject:
-                raise WireError(f"array of dtype {dtype}")
-            shape = tuple(int(s) for s in shape)
-            if any(s < 0 for s in shape):
+            dtype = _DTYPES.get(dtype_str) if type(dtype_str) is str else None
+            if dtype is None:
+                dtype = np.dtype(dtype_str)
+                if dtype.kind not in "biuf" or dtype.hasobject:
+                    raise WireError(f"array of dtype {dtype}")
+                if type(dtype_str) is str and len(_DTYPES) < MAX_DTYPES:
+                    _DTYPES[dtype_str] = dtype
+            if type(shape) is not tuple or not all(type(s) is int for s in shape):
+                shape = tuple(int(s) for s in shape)
+            if shape and min(shape) < 0:
                 raise WireError("array with a negative dimension")
-            count = 1
-            for s in shape:             # Python integers: no overflow to fake a match
-                count *= s
-            if count * dtype.itemsize != len(raw):
+            # Python integers: no overflow to fake a match
+            if math.prod(shape) * dtype.itemsize != len(raw):
                 raise WireError("array bytes do not match its shape")
             try:
                 return np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
             except ValueError as exc:
                 raise WireError(f"array of shape {shape}: {exc}") from None
         if tag == Tag.TUPLE:
-            return tuple(decode(v, depth + 1) for v in value[1])
+            return tuple([decode(v, depth + 1) for v in value[1]])
         if tag == Tag.DICT:
             return {_key(decode(k, depth + 1)): decode(v, depth + 1) for k, v in value[1]}
         try:

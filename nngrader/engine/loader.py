@@ -16,6 +16,10 @@ from nngrader.engine import scenario
 COMMON_CHECK_KEYS = {"name", "kind", "points", "visibility", "exercises", "description", "seed",
                      "max_examples", "tolerance", "timeout"}
 
+# libyaml's parser where PyYAML was built with it (the same safe constructor, ten times sooner: a
+# spec is read at every start), else PyYAML's own.
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def load(assignment_id_or_path, registry, course=None):
     """Load and validate one assignment spec of `course` (default: the project's own), with the
@@ -30,7 +34,7 @@ def load(assignment_id_or_path, registry, course=None):
     where = Where(path, root=course.root)
     try:
         with open(path, encoding="utf-8") as f:
-            raw = yaml.safe_load(f)
+            raw = yaml.load(f, Loader=SAFE_LOADER)
     except OSError as exc:
         raise SpecError(f"{where}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
