@@ -364,6 +364,47 @@ def test_the_fork_server_signals_the_sandbox_user_and_nothing_is_left(tmp_path, 
     assert len(forks) == (0 if server_signals else 1)   # the grading process forked only when it had to
 
 
+@pytest.mark.skipif(not (hasattr(os, "geteuid") and os.geteuid() == 0), reason="the sandbox's own user exists only as root")
+def test_a_batch_keeps_its_user_while_nothing_of_it_is_left(tmp_path, monkeypatch):
+    """A grading process of a batch claims the sandbox's user once: a user whose cleanup left no
+    process is kept for its next submission (no new lock, no new look for its processes); one
+    whose cleanup reported a process left is released and the next submission claims anew. At
+    the batch's end the user is released."""
+    from nngrader.boundary import containment, forkserver
+    source = tmp_path / "assignment2.py"
+    source.write_text(_correct_source())
+    asg = assignments.load(ASSIGNMENT)
+    locks, claimed = [], []
+    real_lock, real_claim = containment._lock_uid, containment.claim_user
+    def lock_uid(uid):                  # the locks taken (another grading may hold the first uids)
+        lock = real_lock(uid)
+        if lock is not None:
+            locks.append(uid)
+        return lock
+    monkeypatch.setattr(containment, "_lock_uid", lock_uid)
+    monkeypatch.setattr(containment, "claim_user", lambda user: claimed.append(real_claim(user)) or claimed[-1])
+    containment.release_parked()        # what an earlier use of the fork server in this process kept
+    forkserver.enable()
+    try:
+        for _ in range(3):
+            assert grading.grade(asg, str(tmp_path), only=["sigmoid_vector"], overrides=LIMITS).score == 2
+        assert len(claimed) == 3 and len({c[0] for c in claimed}) == 1 and len(locks) == 1
+        real_kill = containment.kill_user_children
+        monkeypatch.setattr(containment, "kill_user_children", lambda *a, **k: real_kill(*a, **k) or [1])
+        real_kill_user = containment.kill_user
+        monkeypatch.setattr(containment, "kill_user", lambda *a, **k: real_kill_user(*a, **k) or [1])
+        grading.grade(asg, str(tmp_path), only=["sigmoid_vector"], overrides=LIMITS)     # "something is left"
+        grading.grade(asg, str(tmp_path), only=["sigmoid_vector"], overrides=LIMITS)
+        assert len(locks) == 2          # the user was released, then claimed anew
+    finally:
+        forkserver.disable()
+        containment.release_parked()
+    uid = claimed[-1][0]
+    lock = real_lock(uid)               # released at the end: free for anyone to claim
+    assert lock is not None
+    lock.close()
+
+
 def test_a_pooled_batch_leaves_no_process_behind(tmp_path):
     """The pool's grading processes end their fork servers, which would otherwise be re-parented to
     the command and linger as zombies until it exits; the figures' process is reaped too."""

@@ -170,6 +170,30 @@ def _lock_uid(uid):
     return sock
 
 
+_PARKED = {}            # "auto" -> (this process's pid, uid, gid, lock): a user released clean (`park_user`)
+
+
+def park_user(user, uid, gid, lock):
+    """Keep a claimed user for this process's next claim of `user` instead of releasing it: for a
+    batch, whose grading processes claim one after each submission. Only a user whose last
+    cleanup left nothing of it (no process, no file, no IPC object) may be parked; the next claim
+    takes it as it is, without looking for its processes again."""
+    if user == "auto" and lock is not None:
+        old = _PARKED.pop(user, None)
+        if old is not None and old[0] == os.getpid():
+            old[3].close()
+        _PARKED[user] = (os.getpid(), uid, gid, lock)
+        return True
+    return False
+
+
+def release_parked():
+    """Release the user this process parked, if any (the end of a batch)."""
+    parked = _PARKED.pop("auto", None)
+    if parked is not None and parked[0] == os.getpid():
+        parked[3].close()
+
+
 def claim_user(user):
     """-> (uid, gid, lock) for student code when grading as root.
 
@@ -177,6 +201,9 @@ def claim_user(user):
     no process runs as, held until release. A name or a number: that user, shared with anything
     else running as it (then do not grade concurrently: cleaning up kills all its processes)."""
     if user == "auto":
+        parked = _PARKED.pop(user, None)
+        if parked is not None and parked[0] == os.getpid():
+            return parked[1:]
         for uid in range(AUTO_UID_FIRST, AUTO_UID_FIRST + AUTO_UID_COUNT):
             if _account_exists(uid):
                 continue

@@ -284,16 +284,21 @@ class StudentProcess:
         try:
             self._all_killed = False
             self._kill()
+            clean = False
             if self.as_root and self.uid is not None:
-                if not self._all_killed:
-                    containment.kill_user(self.uid, signaller=self._signaller())     # even when no worker is running now
+                left = [] if self._all_killed else containment.kill_user(self.uid, signaller=self._signaller())
                 containment.remove_files_of(self.uid)
                 containment.remove_ipc_of(self.uid)
+                clean = not left
             if self.scratch and os.path.isdir(self.scratch):
                 containment.remove_tree(self.scratch)
             self.scratch = None
             if self._uid_lock is not None:
-                self._uid_lock.close()
+                # In a batch (a fork server runs), a user left with nothing of it is kept for this
+                # process's next submission; else it is released.
+                if not (clean and forkserver.running() is not None
+                        and containment.park_user(self.limits.unprivileged_user, self.uid, self.gid, self._uid_lock)):
+                    self._uid_lock.close()
                 self._uid_lock = None
                 self.uid = None
         finally:

@@ -79,11 +79,13 @@ class Worker:
                 return float(value)
             return value
         if isinstance(value, np.ndarray):
-            arr = np.array(value, copy=True, subok=False)   # a subclass is copied into a plain array
+            # A subclass is copied into a plain array first (its methods are the submission's);
+            # a plain array's own tobytes() copies its numbers.
+            arr = value if type(value) is np.ndarray else np.array(value, copy=True, subok=False)
             if arr.dtype.kind not in "biuf" or arr.size > 10_000_000:
                 return (P.Tag.OPAQUE, f"ndarray of dtype {arr.dtype}", f"shape {arr.shape}")
             # tobytes() is C-ordered for any layout (np.ascontiguousarray would turn 0-d into 1-d)
-            return (P.Tag.ND, arr.dtype.str, tuple(int(s) for s in arr.shape), arr.tobytes(order="C"))
+            return (P.Tag.ND, arr.dtype.str, arr.shape, arr.tobytes(order="C"))
         if isinstance(value, np.generic):
             arr = np.array(value).reshape(())
             if arr.dtype.kind not in "biuf":

@@ -150,6 +150,7 @@ def run(check, ctx, verify=None, what="against the reference"):
     ref = ctx.reference()
     alt = ctx.reference(cfg.alternatives) if cfg.alternatives else None
     accept = search.accept_map(cfg.steps)
+    tolerances = search.tolerance_map(cfg.steps)
 
     prefetch = search.Prefetch(ctx.student, cfg.inputs, cfg.steps)
 
@@ -177,7 +178,6 @@ def run(check, ctx, verify=None, what="against the reference"):
         upper = search.run_reference(alt, cfg.steps, env) if alt else None
         if upper is not None and cfg.kink:
             upper = localize_kink(cfg, check, env, ref_env, upper)
-        tolerances = search.tolerance_map(cfg.steps)
         if verify is None and not search.compare_envs(cfg.compare, ref_env, stu_env, check, accept, upper,
                                                       tolerances=tolerances):
             # the values compared match in the order declared: so they do in any order found below

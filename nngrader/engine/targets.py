@@ -253,13 +253,13 @@ class StudentTarget:
                 "kwargs": {k: self._encode(v) for k, v in (kwargs or {}).items()}, "keep": keep}
 
     def call(self, name, args=(), kwargs=None, keep=None):
-        reuse = self._reuse_key(name, args, kwargs, keep)
         if self._planned and self.process.ahead() == len(self._planned) \
                 and self._planned[0].answers(self, name, args, kwargs, keep):
-            self._planned.popleft()     # sent ahead with these very arguments: its reply is read
-            value = self._do(None, name, ahead=True, reuse=reuse)
+            # sent ahead with these very arguments: its reply is read
+            value = self._do(None, name, ahead=True, reuse=self._planned.popleft().reuse_key(self))
             self._taken.append(value)
             return value
+        reuse = self._reuse_key(name, args, kwargs, keep)
         value = self._reused(reuse)
         if value is not _NOTHING:
             return value
@@ -288,7 +288,7 @@ class StudentTarget:
         self._planned.clear()
         self._taken = []
         if self._replies and not any(isinstance(v, Result) for _, _, p in planned for v in p.values):
-            sent = [one for one in planned if self._known(self._reuse_key(*one[2].call)) is None]
+            sent = [one for one in planned if self._known(one[2].reuse_key(self)) is None]
         else:
             sent = planned
         data = None
@@ -358,6 +358,15 @@ class _Planned:
         self.key = (name, repr(keep), target.trace_precision, tuple(sorted(kwargs)) if kwargs else ())
         self.values = list(args) + [v for _, v in sorted(kwargs.items())] if kwargs else list(args)
         self.call = (name, args, kwargs, keep)
+        self._reuse = _NOTHING
+
+    def reuse_key(self, target):
+        """`target._reuse_key` of this call, worked out once: a plan is kept for every grading
+        with the same aliases and tracing (`plan_setting`), all that key depends on besides the
+        argument objects, which the plan holds."""
+        if self._reuse is _NOTHING:
+            self._reuse = target._reuse_key(*self.call)
+        return self._reuse
 
     def answers(self, target, name, args, kwargs, keep):
         values = list(args) + [v for _, v in sorted(kwargs.items())] if kwargs else list(args)

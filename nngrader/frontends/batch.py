@@ -237,6 +237,7 @@ def _pool_process():
     progress as any interrupted grading ends: its worker killed, its folders removed."""
     import multiprocessing.util
     multiprocessing.util.Finalize(None, forkserver.disable, exitpriority=10)
+    multiprocessing.util.Finalize(None, containment.release_parked, exitpriority=10)
     signal.signal(signal.SIGTERM, _on_terminate)
 
 
@@ -354,6 +355,7 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None):
     finally:
         memo.ACTIVE = memo_before
         forkserver.disable()
+        containment.release_parked()
     try:
         seconds = time.monotonic() - started
         ordered = [states[e.student] for e in entries]

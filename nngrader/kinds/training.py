@@ -53,6 +53,7 @@ from nngrader.core.errors import HarnessBug, SpecError
 from nngrader.core.model import Tolerance, integer, number, read_tolerance, string
 from nngrader.engine import feedback, inputs, memo, scenario, search
 from nngrader.engine.kind import Kind
+from nngrader.engine.targets import ReferenceTarget
 
 FIELDS = ("mode", "dims", "args", "hyperparameters", "setup", "steps", "loss_steps", "loss", "iterations",
           "expect", "min_decrease", "trajectory_tolerance", "loss_tolerance", "min_accuracy", "trajectory")
@@ -244,6 +245,8 @@ def run(check, ctx):
         """The reference's run on the example, made once per process (every submission meets the
         same examples) -> (losses, accuracy, marks)."""
         try:
+            if type(ref) is not ReferenceTarget:    # a bundle's recorded or replayed reference
+                return trajectory(ref, cfg, env, ref)
             return memo.REFERENCES.computed(check, ref.module, env, ("trajectory", ref.setting()),
                                             lambda: trajectory(ref, cfg, env, ref))
         except (LookupError, TypeError, ValueError) as exc:
@@ -256,13 +259,17 @@ def run(check, ctx):
 
     def one(draw):
         env = prefetch.inputs(draw)
+        judged = cfg.expect in ("match_reference", "reach_reference")
         # Judged against the reference's run: made first, so that the submission's losses where
-        # its values are the reference's are read from it (`trajectory`'s `along`).
-        want = reference(env) if cfg.expect in ("match_reference", "reach_reference") else None
+        # its values are the reference's are read from it (`trajectory`'s `along`). Not with a
+        # bundle's recorded reference, which must see the losses asked of it as before.
+        want = reference(env) if judged and type(ref) is ReferenceTarget else None
         got, problem = _student(ctx, cfg, env, draw, ref, want[2] if want else None)
         if got is not None:     # the first example's losses: a batch's class figure, a student's plot
             ctx.memo.setdefault(("loss_curve", check.name), (dict(draw["dims"]), draw["seed"], list(got[0])))
         if problem is None:
+            if judged and want is None:
+                want = reference(env)
             problem = _judge(env, draw, got, want, cfg)
         if problem is None:
             return None
