@@ -101,13 +101,15 @@ def _descendants(root_pid, table=None):
     return found
 
 
-def kill_user(uid, tables=None, signaller=None):
+def kill_user(uid, tables=None, signaller=None, child=None):
     """SIGKILL every process of `uid` (root only). A helper takes the uid and signals -1: the
     kernel sends the signal to all of the user's processes in one pass that no fork can slip
     through, whatever their session or parent. -> the PIDs still alive afterwards (normally none).
     `tables`: a list that receives the process table read last. `signaller(uid) -> ran`: forks
     that helper elsewhere first (a batch's fork server, cheaper to fork than this process); any
-    process left then, and the helper is forked here."""
+    process left then, and the helper is forked here. `child`: the PID of one of the user's
+    processes that is this process's child (the worker): it is waited for, until it has ended
+    (not reaped), before the user's processes are looked for, rather than found still ending."""
     left = []
     for attempt in range(20):
         if not (attempt == 0 and signaller is not None and signaller(uid)):
@@ -121,6 +123,8 @@ def kill_user(uid, tables=None, signaller=None):
                 finally:
                     os._exit(0)
             os.waitpid(pid, 0)
+        if child is not None and attempt == 0:
+            _until_ended(child)
         table = _proc_table()
         if tables is not None:
             tables.append(table)
@@ -129,6 +133,25 @@ def kill_user(uid, tables=None, signaller=None):
             break
         time.sleep(0.005 * (attempt + 1))
     return left
+
+
+CHILD_END_WAIT = 0.05            # s a killed child may take to end before the user's processes are looked for
+
+
+def _until_ended(pid, limit=CHILD_END_WAIT):
+    """Wait until our child `pid` has ended (a zombie, left to be reaped), at most `limit` s."""
+    deadline = time.monotonic() + limit
+    pause = 0.0002
+    while True:
+        try:
+            if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None:
+                return
+        except ChildProcessError:       # not our child, or reaped already
+            return
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(pause)
+        pause = min(pause * 2, 0.005)
 
 
 def reap_children(pids, keep=None):
@@ -441,7 +464,7 @@ def _is_student_pid(pid, scratch):
 def kill_user_children(uid, keep, signaller=None):
     """As root: SIGKILL every process of `uid`, then reap those that were our children."""
     tables = []
-    left = kill_user(uid, tables, signaller)
+    left = kill_user(uid, tables, signaller, child=keep.pid if keep is not None else None)
     table = tables[-1]
     reap_children([p for p, (pp, _, u) in table.items() if pp == os.getpid() and u == uid], keep=keep)
     return left

@@ -260,14 +260,16 @@ class References:
             self.hits += 1
         return results
 
-    def computed(self, owner, module, env, extra, compute):
+    def computed(self, owner, module, env, extra, compute, shared=False):
         """`compute()`, a function of `env` and `extra` alone for this `owner` and reference
         `module` (e.g. a check's finite differences of the reference's loss) -> its value,
-        computed once per example."""
+        computed once per example. Each use gets a copy, unless `shared`: the caller only reads
+        the value (then the kept one is handed out)."""
+        take = (lambda v: v) if shared else copy.deepcopy
         objects, same = (owner, module, *env.values()), ("computed", tuple(env), repr(extra))
         value = self._same(objects, same)
         if value is not None:
-            return copy.deepcopy(value)
+            return take(value)
         if not all(_plain(v) and _frozen(v) for v in env.values()):
             return compute()
         try:
@@ -276,14 +278,14 @@ class References:
             return compute()
         kept = self._kept(key, owner, module)
         if kept is not None:
-            return copy.deepcopy(self.same.put(objects, kept, same))
+            return take(self.same.put(objects, kept, same))
         self.misses += 1
         seeding.settle()
         before = _generator_states()
         value = compute()
         if _generator_states() == before and value is not None:
             bounded(self.entries, REFERENCE_ENTRIES)
-            self.entries[key] = (owner, module, copy.deepcopy(value))
+            self.entries[key] = (owner, module, take(value))
             self.same.put(objects, self.entries[key][2], same)
         return value
 
