@@ -420,6 +420,38 @@ def test_a_pooled_batch_leaves_no_process_behind(tmp_path):
     assert left == {}
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="pinning needs two cores this process may use")
+@pytest.mark.parametrize("pin", [True, False])
+def test_each_grading_process_of_a_pool_runs_on_a_core_of_its_own(tmp_path, monkeypatch, pin):
+    """With `pin` (the default), the n-th grading process of a pool is pinned to the n-th core this
+    command may use, and its fork server and workers with it (they inherit it); `--no-pin` leaves
+    them to the system. The grades are the same either way."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ("ana", "ben", "cy", "dee"):
+        (subs / f"{name}.py").write_text(_correct_source())
+    log = tmp_path / "pinned.txt"
+    real = os.sched_setaffinity
+
+    def spy(pid, cores):                # runs in the pool's processes: what they asked for, in a file
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"{os.getpid()} {sorted(cores)}\n")
+        real(pid, cores)
+    monkeypatch.setattr(os, "sched_setaffinity", spy)
+    summary = batch.run(assignments.load(ASSIGNMENT), str(subs), str(tmp_path / "out"), jobs=2, overrides=LIMITS,
+                        stream=open(os.devnull, "w"), pin=pin)
+    assert summary["graded"] == 4 and summary["scores"]["min"] == 100
+    if not pin:
+        assert not log.exists()
+        return
+    asked = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    cores = sorted(os.sched_getaffinity(0))
+    assert len({pid for pid, _ in asked}) == 2 and len(asked) == 2      # each process once
+    assert sorted(c for _, c in asked) == sorted(f"[{c}]" for c in cores[:2])
+    assert os.sched_getaffinity(0) == set(cores)                        # the command itself is not pinned
+
+
 def test_the_summary_splits_the_cpu_each_submission_used(tmp_path):
     """Where a batch's time goes: per submission, the grading process's CPU, its workers' (reaped:
     student code and the sandbox's work in them) and its fork server's; their means in summary.json."""

@@ -231,14 +231,33 @@ def _cpu_clock():
 
 
 def _pool_process():
-    """In each grading process of the pool, when it starts: its fork server is ended and reaped
-    when the process ends (else, re-parented to this command, it would linger as a zombie), and a
-    SIGTERM (the pool ends its processes so when one of them dies) first ends the grading in
-    progress as any interrupted grading ends: its worker killed, its folders removed."""
+    """In each grading process of the pool, when it starts: pinned to a core of its own (`pin`),
+    its fork server is ended and reaped when the process ends (else, re-parented to this command,
+    it would linger as a zombie), and a SIGTERM (the pool ends its processes so when one of them
+    dies) first ends the grading in progress as any interrupted grading ends: its worker killed,
+    its folders removed."""
     import multiprocessing.util
+    _pin(_BATCH.get("started"))
     multiprocessing.util.Finalize(None, forkserver.disable, exitpriority=10)
     multiprocessing.util.Finalize(None, containment.release_parked, exitpriority=10)
     signal.signal(signal.SIGTERM, _on_terminate)
+
+
+def _pin(started):
+    """Pin this grading process, and so its fork server and every worker forked from it, to one
+    of the cores this command may use: the n-th process the batch starts to the n-th core (round
+    robin). A grading process and its worker take turns on the same core and find it warm, and no
+    core idles while two pairs share the other. `started`: the batch's shared count of processes
+    started, or None (not pinned)."""
+    if started is None or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2:
+        return
+    with started.get_lock():
+        n = started.value
+        started.value += 1
+    os.sched_setaffinity(0, {cores[n % len(cores)]})
 
 
 class _Terminated(BaseException):
@@ -302,8 +321,10 @@ def _progress(total, stream):
                 smoothing=0.1)
 
 
-def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None):
-    """Grade every submission of `folder` into `out_dir` -> the summary (also summary.json)."""
+def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True):
+    """Grade every submission of `folder` into `out_dir` -> the summary (also summary.json).
+    `pin`: with more than one job, each grading process (its fork server and workers with it)
+    runs on one core (`_pin`)."""
     global _BATCH
     stream = stream or sys.stderr
     overrides = dict(overrides or {})
@@ -341,7 +362,7 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None):
         bar = _progress(len(pending), stream)
         try:
             if pooled:
-                reference_score, ref_curves = _pooled(pending, out_dir, asg, overrides, jobs, states, bar)
+                reference_score, ref_curves = _pooled(pending, out_dir, asg, overrides, jobs, states, bar, pin)
             else:
                 for e, digests in pending:
                     states[e.student] = grade_one(e, out_dir, asg, overrides, digests)
@@ -406,13 +427,15 @@ def _stored_reference_curves(out_dir):
     return {}
 
 
-def _pooled(pending, out_dir, asg, overrides, jobs, states, bar):
+def _pooled(pending, out_dir, asg, overrides, jobs, states, bar, pin=True):
     """Grade `pending` in `jobs` processes forked from this one (they inherit the imports), the
     reference first in one of them while the others start on the students -> the reference's
     (score, curves). When a process dies, every submission it may have held is graded again
     alone, in a process of its own: one that kills that one too is marked."""
     global _BATCH
-    _BATCH = {"pending": pending, "out": out_dir, "asg": asg, "overrides": overrides}
+    import multiprocessing
+    _BATCH = {"pending": pending, "out": out_dir, "asg": asg, "overrides": overrides,
+              "started": multiprocessing.get_context("fork").Value("i", 0) if pin else None}
     reference = {}
     suspects = _pool_round([REFERENCE_TASK] + list(range(len(pending))), jobs, pending, asg, states, bar, reference)
     for i in suspects:

@@ -59,6 +59,8 @@ def _parser():
     bt.add_argument("--assignment", required=True, help="assignment id (see `grader.py list`)")
     bt.add_argument("--out", required=True, metavar="OUT_DIR", help="where results, grades.csv and figures go")
     bt.add_argument("--jobs", type=int, default=None, help="parallel gradings (default: the machine's cores)")
+    bt.add_argument("--no-pin", dest="pin", action="store_false",
+                    help="let the system move the grading processes between cores (default: each on a core of its own)")
     bt.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
                     help=f"override a sandbox limit ({', '.join(Limits.names())})")
     sub.add_parser("list", parents=[course], help="list the assignments and their points")
@@ -260,7 +262,7 @@ def cmd_batch(args):
     if args.jobs is not None and args.jobs < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
         return 2
-    summary = batch.run(asg, args.submissions, args.out, jobs=args.jobs, overrides=overrides)
+    summary = batch.run(asg, args.submissions, args.out, jobs=args.jobs, overrides=overrides, pin=args.pin)
     scores = summary["scores"]
     timing = summary["timing"]
     rate = f", {timing['graded_per_second']:g}/s" if timing["graded_per_second"] else ""
