@@ -67,7 +67,10 @@ def pass_rates(asg, summary):
     colors = [plt.cm.RdYlGn(r / 100) for r in rates]
     ax.barh([c["name"] for c in rows], rates, color=colors, edgecolor="grey")
     for i, r in enumerate(rates):
-        ax.text(min(r + 1, 92), i, f"{r:.0f}%", va="center", fontsize=8)
+        if r > 90:          # no room right of the bar: inside its end, white on the dark green
+            ax.text(r - 1, i, f"{r:.0f}%", va="center", ha="right", fontsize=8, color="white")
+        else:
+            ax.text(r + 1, i, f"{r:.0f}%", va="center", fontsize=8)
     ax.set_xlim(0, 100)
     ax.set_title(f"{asg.id}: pass rate per check ({summary['submissions']} submissions), hardest on top")
     ax.set_xlabel("submissions passing the check (%)")
