@@ -247,12 +247,15 @@ def _scalar(v):
 def run(check, ctx):
     cfg = check.config
     ref = ctx.reference()
+    # The reference's runs are kept, and read along the submission's, only for the plain
+    # reference: a bundle's recorded or replayed one must see every loss asked of it, in order.
+    kept = type(ref) is ReferenceTarget
 
     def reference(env):
         """The reference's run on the example, made once per process (every submission meets the
         same examples) -> (losses, accuracy, marks)."""
         try:
-            if type(ref) is not ReferenceTarget:    # a bundle's recorded or replayed reference
+            if not kept:
                 return trajectory(ref, cfg, env, ref)
             return memo.REFERENCES.computed(check, ref.module, env, ("trajectory", ref.setting()),
                                             lambda: _kept(trajectory(ref, cfg, env, ref)), shared=True)
@@ -268,9 +271,8 @@ def run(check, ctx):
         env = prefetch.inputs(draw)
         judged = cfg.expect in ("match_reference", "reach_reference")
         # Judged against the reference's run: made first, so that the submission's losses where
-        # its values are the reference's are read from it (`trajectory`'s `along`). Not with a
-        # bundle's recorded reference, which must see the losses asked of it as before.
-        want = reference(env) if judged and type(ref) is ReferenceTarget else None
+        # its values are the reference's are read from it (`trajectory`'s `along`).
+        want = reference(env) if judged and kept else None
         got, problem = _student(ctx, cfg, env, draw, ref, want[2] if want else None)
         if got is not None:     # the first example's losses: a batch's class figure, a student's plot
             ctx.memo.setdefault(("loss_curve", check.name), (dict(draw["dims"]), draw["seed"], list(got[0])))
