@@ -720,6 +720,21 @@ def test_csv_rows_add_up(tmp_path):
     assert rows[1] == ["s0", "100", "100", "0", "3", "", "graded"]
 
 
+def test_a_student_id_a_spreadsheet_would_run_is_written_as_text(tmp_path):
+    # the id is the submission's own file name: `=HYPERLINK(...).py` must not become a formula
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name in ["=HYPERLINK(\"x\",\"y\").py", "@SUM(A1).zip", "+1.ipynb", "-x", "alice", "o'brien"]:
+        (subs / name).mkdir() if "." not in name else (subs / name).write_text("x = 1\n")
+    entries = batch.discover(str(subs))
+    states = [dict(_states()[0], student=e.student) for e in entries]
+    batch.write_csv(str(tmp_path / "grades.csv"), _Asg, states)
+    students = [r[0] for r in csv.reader(open(tmp_path / "grades.csv", encoding="utf-8"))][1:]
+    assert students == ["'+1", "'-x", "'=HYPERLINK(\"x\",\"y\")", "'@SUM(A1)", "alice", "o'brien"]
+    # the per-submission folders keep the id itself
+    assert [e.student for e in entries] == ["+1", "-x", "=HYPERLINK(\"x\",\"y\")", "@SUM(A1)", "alice", "o'brien"]
+
+
 def test_zip_and_notebook_students_are_named_without_suffix(tmp_path):
     with zipfile.ZipFile(tmp_path / "ivan.zip", "w") as z:
         z.writestr("assignment2.py", "x = 1\n")

@@ -490,8 +490,20 @@ def _pool_round(todo, jobs, pending, asg, states, bar, reference):
 
 
 # ---- the gradebook and the summary -----------------------------------------------------------
+# A spreadsheet runs a cell that starts with one of these as a formula (`=HYPERLINK(...)`); the
+# student id is the name of a file or folder the student may have chosen.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def gradebook_text(text):
+    """A gradebook cell from a name the submission chose: one a spreadsheet would read as a
+    formula is written after a `'` (the spreadsheets' own mark for "this is text")."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def write_csv(path, asg, states):
-    """student, total, max, one column per check (its score), status: one row per submission."""
+    """student, total, max, one column per check (its score), status: one row per submission.
+    A student id that a spreadsheet would run as a formula is written as text (`gradebook_text`)."""
     names = [c.name for c in asg.checks]
     tmp = path + ".tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as f:
@@ -499,7 +511,7 @@ def write_csv(path, asg, states):
         w.writerow(["student", "total", "max"] + names + ["status"])
         for s in states:
             row = s["row"]
-            w.writerow([s["student"], f"{row['total']:g}", f"{row['max']:g}"]
+            w.writerow([gradebook_text(s["student"]), f"{row['total']:g}", f"{row['max']:g}"]
                        + [f"{row['checks'][n]:g}" if n in row["checks"] else "" for n in names]
                        + [row["status"]])
     os.replace(tmp, path)
