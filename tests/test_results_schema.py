@@ -199,3 +199,18 @@ def test_a_file_that_is_not_utf8_is_a_problem_line(tmp_path):
     path.write_bytes(b'{"output": "\xff"}')
     assert results_schema.problems_in_file(path) == \
         [f"{path}: not UTF-8 text: invalid start byte at byte 12"]
+
+
+def test_what_the_submission_wrote_is_shown_as_plain_text(tmp_path):
+    """Its exception message (here HTML) is quoted in the output: Gradescope must show it as written."""
+    from nngrader.engine import grading
+    from nngrader.frontends import assignments, results
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "assignment2.py").write_text('raise ValueError(\'<a href="http://example.com">regrade here</a>\')\n')
+    run = grading.grade(assignments.load("sentiment-2layer"), str(sub), only=["sigmoid_vector"])
+    doc = results.to_gradescope(run)
+    assert results_schema.problems(doc) == []
+    assert doc["output_format"] == "text" and doc["test_output_format"] == "text"
+    assert '<a href="http://example.com">regrade here</a>' in doc["output"]
+    assert all("output_format" not in t for t in doc["tests"])     # each test takes the document's

@@ -42,6 +42,11 @@ def to_gradescope(run, extra_output=""):
         "score": run.score,
         "execution_time": round(run.seconds, 3),
         "output": "\n".join(head),
+        # Plain text, shown as written: the outputs quote what the submission wrote (its file
+        # names, its exception messages), which Gradescope's default rendering of the top-level
+        # output (simple_format) would partly read as HTML.
+        "output_format": "text",
+        "test_output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": tests,
