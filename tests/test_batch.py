@@ -5,9 +5,11 @@ submission to the next."""
 import csv
 import json
 import os
+import signal
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 
 import random
@@ -17,6 +19,7 @@ import pytest
 import yaml
 
 from corpus_tools import materialize
+from process_tools import cmdline
 from nngrader.engine import grading, memo, search
 from nngrader.frontends import assignments, batch, figures, results
 from nngrader.kinds import training
@@ -282,7 +285,7 @@ def test_a_submission_cannot_read_its_classmates_files_or_feedback():
 
 
 PROBE = """
-import os, resource
+import os, resource, signal
 
 
 def probe():
@@ -294,7 +297,9 @@ def probe():
             "gid": os.getgid(), "groups": sorted(os.getgroups()), "no_new_privs": status["NoNewPrivs"].strip(),
             "open_fds": len(os.listdir("/proc/self/fd")), "cwd_is_scratch": os.getcwd() == os.environ["HOME"],
             "environ": sorted(os.environ), "umask": os.umask(0o077), "stdin": os.readlink("/proc/self/fd/0"),
-            "stdout_is_pipe": os.readlink("/proc/self/fd/1").startswith("pipe:")}
+            "stdout_is_pipe": os.readlink("/proc/self/fd/1").startswith("pipe:"),
+            "ignored_signals": status["SigIgn"].strip(),
+            "handlers": [str(signal.getsignal(s)) for s in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM)]}
 """
 
 
@@ -304,7 +309,11 @@ def test_a_forked_worker_is_confined_as_a_started_one(tmp_path):
     (tmp_path / "assignment2.py").write_text(PROBE)
     seen = {}
     for how in ("started", "forked"):
+        saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGHUP)}
         if how == "forked":
+            # as in a batch's grading process, which leaves a Ctrl-C to the command
+            for sig in saved:
+                signal.signal(sig, signal.SIG_IGN)
             forkserver.enable()
         before = forkserver.spawned
         process = StudentProcess(str(tmp_path), ["assignment2"])
@@ -315,9 +324,13 @@ def test_a_forked_worker_is_confined_as_a_started_one(tmp_path):
         finally:
             process.close()
             forkserver.disable()
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
         assert process.proc.poll() is not None            # killed and reaped by the grading process
     assert seen["forked"] == seen["started"]
     assert seen["forked"]["session_leader"] and seen["forked"]["stdout_is_pipe"]
+    # a Ctrl-C the submission sends itself is a KeyboardInterrupt, as in a program started alone
+    assert seen["forked"]["handlers"][0] == str(signal.default_int_handler)
 
 
 ESCAPES = """
@@ -740,6 +753,74 @@ def test_zip_and_notebook_students_are_named_without_suffix(tmp_path):
         z.writestr("assignment2.py", "x = 1\n")
     (tmp_path / "judy.ipynb").write_text("{}")
     assert [e.student for e in batch.discover(str(tmp_path))] == ["ivan", "judy"]
+
+
+def _workers():
+    """PIDs of the sandbox's workers and fork servers running now, on the whole machine."""
+    from nngrader.boundary import containment
+    return {p for p in containment._proc_table() if "boundary/worker.py" in cmdline(p)}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", ["Ctrl-C", "SIGTERM"])
+def test_a_stopped_batch_keeps_what_was_graded_and_a_rerun_grades_the_rest(tmp_path, how):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    # honest, but each sigmoid call takes 0.03 s: the batch is still busy when the signal comes
+    slow = _correct_source().replace("def sigmoid(x):\n", "def sigmoid(x):\n    import time; time.sleep(0.03)\n")
+    assert slow != _correct_source()
+    students = [f"s{i}" for i in range(8)]
+    for name in students:
+        (subs / f"{name}.py").write_text(slow)
+    out = tmp_path / "out"
+    limits = [x for k, v in LIMITS.items() for x in ("--limit", f"{k}={v}")]
+    cmd = [sys.executable, os.path.join(REPO, "grader.py"), "batch", str(subs), "--assignment", ASSIGNMENT,
+           "--out", str(out), "--jobs", "2", *limits]
+    before = _workers()
+    # its own process group, as a command run from a terminal
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(out.glob("*/results.json")):
+            time.sleep(0.02)
+        if how == "Ctrl-C":
+            os.killpg(proc.pid, signal.SIGINT)         # what a terminal sends: every process of the group
+        else:
+            proc.send_signal(signal.SIGTERM)            # a scheduler ending the command
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:                         # it did not stop: the test fails, nothing is left
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    name = "SIGINT" if how == "Ctrl-C" else "SIGTERM"
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err and f"stopped by {name}" in err and "run the same command again" in err
+    rows = list(csv.DictReader(open(out / "grades.csv", encoding="utf-8")))
+    assert [r["student"] for r in rows] == students
+    graded = [r["student"] for r in rows if r["status"] == "graded"]
+    not_graded = [r["student"] for r in rows if r["status"] == "not graded"]
+    assert graded and not_graded and len(graded) + len(not_graded) == len(students)
+    assert all(r["total"] == "100" for r in rows if r["status"] == "graded")
+    assert all(r["total"] == "" and not (out / r["student"] / "results.json").exists()
+               for r in rows if r["status"] == "not graded")
+    summary = json.load(open(out / "summary.json", encoding="utf-8"))
+    assert summary["interrupted"] == name and summary["not_graded"] == len(not_graded)
+    assert summary["submissions"] == len(students) and summary["scores"]["min"] == 100
+    left = set()
+    for _ in range(50):                              # a killed worker may take a moment to be gone
+        left = _workers() - before
+        if not left:
+            break
+        time.sleep(0.1)
+    assert left == set(), [cmdline(p) for p in left]
+    # the same command again grades only what was not graded
+    again = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, stdin=subprocess.DEVNULL, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"({len(not_graded)} graded, {len(graded)} unchanged since the last run)" in again.stdout
+    rows = list(csv.DictReader(open(out / "grades.csv", encoding="utf-8")))
+    assert [(r["student"], r["total"], r["status"]) for r in rows] == [(s, "100", "graded") for s in students]
+    assert "interrupted" not in json.load(open(out / "summary.json", encoding="utf-8"))
 
 
 @pytest.mark.slow

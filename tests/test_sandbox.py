@@ -24,6 +24,7 @@ from nngrader.boundary.process import StudentProcess
 from nngrader.core.errors import StudentFailure
 from nngrader.core.limits import Limits
 from nngrader.core.limits import format_size
+from process_tools import cmdline
 
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -448,15 +449,7 @@ def _interrupt_and_check(proc, results, uid):
 
 
 def _worker_started(pid):
-    return any("worker.py" in _cmdline(p) for p in containment._descendants(pid))
-
-
-def _cmdline(pid):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read().decode(errors="replace")
-    except OSError:
-        return ""
+    return any("worker.py" in cmdline(p) for p in containment._descendants(pid))
 
 
 def test_a_harness_exception_part_way_leaves_valid_partial_results(tmp_path, monkeypatch, capsys):

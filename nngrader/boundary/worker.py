@@ -800,7 +800,12 @@ def _fork_server(ctrl, privileged, site_dirs):
     that it is re-parented to the grading process (a child subreaper), which reaps it and reads
     its exit status as for a worker it started itself. End of file on the socket: exit."""
     import pickle
+    import signal
     import socket
+    # A Ctrl-C reaches the whole terminal group: the grading process ends this server (end of file
+    # on the socket), and each worker restores the signals for itself (`_serve`).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     _prepare(site_dirs, privileged)
     import ctypes
     import resource  # noqa: F401  (what a forked worker needs before it may read the interpreter's files)
@@ -892,6 +897,12 @@ def _forked_worker(sock, fds, req):
 
 
 def _serve(fd_in, fd_out, scratch, drop):
+    import signal
+    # The submission meets the signals as a Python program started alone does, whatever the
+    # grading process (or the fork server, which ignores a Ctrl-C) had them set to.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if drop != "-" and os.environ.get("NNGRADER_PRELOAD") == "matplotlib":
         _preload_matplotlib()
     if drop != "-":

@@ -1,5 +1,7 @@
 """The errors every layer shares. Student failures are results; the others are the harness's or
 the spec author's problems and are never scored as the student's."""
+import signal
+
 from nngrader.core.protocol import FailureKind
 
 
@@ -10,6 +12,15 @@ class SpecError(Exception):
 
 class HarnessBug(BaseException):
     """The reference or the harness itself failed: an error with a traceback, never a score."""
+
+
+class Interrupted(BaseException):
+    """A termination signal (SIGTERM, SIGINT, SIGHUP) arrived while grading: what was graded is
+    kept and said to be incomplete."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 class WorkerStartError(RuntimeError):

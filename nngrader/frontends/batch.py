@@ -23,6 +23,9 @@ What is done once per batch (or once per grading process), not once per submissi
 
 A re-run skips a submission whose content and whose checks (the spec, support files, fixtures,
 reference, the grader's own code, the limits) are unchanged: it keeps its results and its row.
+A batch stopped part-way (Ctrl-C, SIGTERM, SIGHUP: the command's to handle, not its processes')
+ends the gradings in progress, keeps what was graded, marks the rest `not graded` in grades.csv
+and summary.json, and returns: a re-run grades the rest.
 
 OUT_DIR/
     <student>/results.json, <student>/report.txt   per submission (batch.json: what a re-run reads)
@@ -44,6 +47,7 @@ import time
 import traceback
 
 from nngrader.boundary import containment, forkserver
+from nngrader.core.errors import Interrupted
 from nngrader.engine import grading, memo
 from nngrader.frontends import figures, results
 
@@ -53,6 +57,7 @@ REPORT = "report.txt"
 RESULTS = "results.json"
 STATUS_GRADED = "graded"
 STATUS_ERROR = "grader error"   # the grader failed on some check, or on the whole submission
+STATUS_NOT_GRADED = "not graded"   # the batch was stopped before this submission was graded
 MISTAKE_TAG = re.compile(r"\[mistake: ([A-Za-z0-9_]+)\]")
 
 _BATCH = None                   # what the grading processes inherit (set before they fork)
@@ -234,13 +239,19 @@ def _pool_process():
     """In each grading process of the pool, when it starts: pinned to a core of its own (`pin`),
     its fork server is ended and reaped when the process ends (else, re-parented to this command,
     it would linger as a zombie), and a SIGTERM (the pool ends its processes so when one of them
-    dies) first ends the grading in progress as any interrupted grading ends: its worker killed,
-    its folders removed."""
+    dies, and the command so when it is stopped) first ends the grading in progress as any
+    interrupted grading ends: its worker killed, its folders removed. SIGINT and SIGHUP are the
+    command's to handle."""
     import multiprocessing.util
     _pin(_BATCH.get("started"))
     multiprocessing.util.Finalize(None, forkserver.disable, exitpriority=10)
     multiprocessing.util.Finalize(None, containment.release_parked, exitpriority=10)
     signal.signal(signal.SIGTERM, _on_terminate)
+    # A Ctrl-C reaches every process of the terminal's group: the command alone reacts to it (and
+    # to a hang-up), ending its pool with SIGTERM (`_end_pool`). So does the fork server, started
+    # from here with these ignored (the workers restore their own).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
 
 def _pin(started):
@@ -350,7 +361,7 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True):
         else:
             pending.append((e, digests))
     reused = len(states)
-    reference_score, ref_curves = None, {}
+    reference_score, ref_curves, interrupted = None, {}, None
     drawer = figures.Drawer(asg)        # loads matplotlib while the batch grades
     memo_before = memo.ACTIVE
     memo.ACTIVE = memo.Memo()
@@ -371,6 +382,16 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True):
                 for e, digests in pending:
                     states[e.student] = grade_one(e, out_dir, asg, overrides, digests)
                     bar.update(1)
+        except (Interrupted, KeyboardInterrupt) as exc:
+            # Stopped (Ctrl-C, SIGTERM, SIGHUP): the gradings in progress were ended as any
+            # interrupted grading ends; what was graded is kept, and a re-run grades the rest.
+            interrupted = str(exc) if isinstance(exc, Interrupted) else "SIGINT"
+            for e, digests in pending:
+                # graded and written just before the stop, its result not yet received here
+                if e.student not in states:
+                    done = _reusable(out_dir, e, digests)
+                    if done is not None:
+                        states[e.student] = done
         finally:
             bar.close()
             _BATCH = None
@@ -383,17 +404,30 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True):
         containment.release_parked()
     try:
         seconds = time.monotonic() - started
-        ordered = [states[e.student] for e in entries]
+        ordered = [states.get(e.student) or _not_graded_state(e, asg) for e in entries]
+        graded = [s for s in ordered if s["row"]["status"] != STATUS_NOT_GRADED]
         write_csv(os.path.join(out_dir, "grades.csv"), asg, ordered)
-        summary = summarize(asg, ordered, graded=len(pending), reused=reused, seconds=seconds, jobs=jobs,
+        summary = summarize(asg, graded, graded=len(graded) - reused, reused=reused, seconds=seconds, jobs=jobs,
                             reference_score=reference_score)
+        summary["submissions"] = len(ordered)
+        if interrupted:
+            summary["interrupted"] = interrupted
+            summary["not_graded"] = len(ordered) - len(graded)
         if ref_curves:
             results.write_atomic(os.path.join(out_dir, "reference_curves.json"), ref_curves)
-        summary["figures"] = drawer.write_all(out_dir, ordered, summary, ref_curves)
+        summary["figures"] = drawer.write_all(out_dir, graded, summary, ref_curves)
     finally:
         drawer.close()
     results.write_atomic(os.path.join(out_dir, "summary.json"), summary)
     return summary
+
+
+def _not_graded_state(entry, asg):
+    """The gradebook row of a submission the batch was stopped before grading (nothing of it is
+    written: a re-run grades it)."""
+    return {"student": entry.student, "submission": entry.path,
+            "row": {"total": None, "max": asg.max_points, "status": STATUS_NOT_GRADED, "checks": {}, "passed": {}},
+            "diagnoses": [], "loss_curves": {}, "errors": []}
 
 
 def _grade_reference(asg, overrides):
@@ -465,28 +499,44 @@ def _pool_round(todo, jobs, pending, asg, states, bar, reference):
     with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context,
                                                 initializer=_pool_process) as pool:
         futures = {pool.submit(_grade_in_pool, i): i for i in todo}
-        for future in concurrent.futures.as_completed(futures):
-            i = futures[future]
-            if i == REFERENCE_TASK:
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                i = futures[future]
+                if i == REFERENCE_TASK:
+                    try:
+                        _, reference["graded"] = future.result()
+                    except concurrent.futures.process.BrokenProcessPool:
+                        broken.append(i)
+                    except (Interrupted, KeyboardInterrupt):
+                        raise
+                    except BaseException:
+                        pool.shutdown(wait=True, cancel_futures=True)
+                        raise
+                    continue
+                entry, digests = pending[i]
                 try:
-                    _, reference["graded"] = future.result()
+                    _, state = future.result()
                 except concurrent.futures.process.BrokenProcessPool:
                     broken.append(i)
-                except BaseException:
-                    pool.shutdown(wait=True, cancel_futures=True)
-                    raise
-                continue
-            entry, digests = pending[i]
-            try:
-                _, state = future.result()
-            except concurrent.futures.process.BrokenProcessPool:
-                broken.append(i)
-                continue
-            except Exception:
-                state = _error_state(entry, digests, traceback.format_exc(), asg)
-            states[entry.student] = state
-            bar.update(1)
+                    continue
+                except Exception:
+                    state = _error_state(entry, digests, traceback.format_exc(), asg)
+                states[entry.student] = state
+                bar.update(1)
+        except (Interrupted, KeyboardInterrupt):
+            _end_pool(pool)
+            raise
     return sorted(broken)
+
+
+def _end_pool(pool):
+    """The command was stopped: nothing more starts, and each grading process is ended with SIGTERM,
+    which ends its grading in progress as an interrupted grading ends (`_on_terminate`)."""
+    # the executor's own record of its processes (multiprocessing.Process objects by pid)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        if process.is_alive():
+            process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 # ---- the gradebook and the summary -----------------------------------------------------------
@@ -511,7 +561,8 @@ def write_csv(path, asg, states):
         w.writerow(["student", "total", "max"] + names + ["status"])
         for s in states:
             row = s["row"]
-            w.writerow([gradebook_text(s["student"]), f"{row['total']:g}", f"{row['max']:g}"]
+            total = "" if row["total"] is None else f"{row['total']:g}"
+            w.writerow([gradebook_text(s["student"]), total, f"{row['max']:g}"]
                        + [f"{row['checks'][n]:g}" if n in row["checks"] else "" for n in names]
                        + [row["status"]])
     os.replace(tmp, path)

@@ -28,7 +28,7 @@ import threading
 import traceback
 
 from nngrader.core.course import course_at
-from nngrader.core.errors import SpecError
+from nngrader.core.errors import Interrupted, SpecError
 from nngrader.core.limits import Limits
 from nngrader.core.outcome import Outcome
 from nngrader.engine import draws, fixtures, grading
@@ -118,14 +118,6 @@ def _limits(pairs):
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2)
     return overrides
-
-
-class Interrupted(BaseException):
-    """A termination signal arrived while grading."""
-
-    def __init__(self, signum):
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
 
 
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -253,7 +245,8 @@ def _loss_curves(asg, run, path, overrides):
 
 def cmd_batch(args):
     """Grade a folder of submissions; exit 0 when every one was graded, 1 when the grader failed
-    on some (marked in grades.csv), 2 bad usage or a broken spec."""
+    on some (marked in grades.csv) or the batch was stopped part-way (SIGINT, SIGTERM, SIGHUP:
+    what was graded is kept, the rest marked 'not graded'), 2 bad usage or a broken spec."""
     asg = assignments.load(args.assignment, course_at(args.course))
     overrides = _limits(args.limit)
     if not os.path.isdir(args.submissions):
@@ -262,7 +255,16 @@ def cmd_batch(args):
     if args.jobs is not None and args.jobs < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
         return 2
-    summary = batch.run(asg, args.submissions, args.out, jobs=args.jobs, overrides=overrides, pin=args.pin)
+    previous = _stop_on_signals()
+    try:
+        summary = batch.run(asg, args.submissions, args.out, jobs=args.jobs, overrides=overrides, pin=args.pin)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        # stopped before the submissions' turn (reading them, grading the reference)
+        print(f"stopped by {exc if isinstance(exc, Interrupted) else 'SIGINT'} before any submission was "
+              f"graded: no gradebook was written", file=sys.stderr)
+        return 1
+    finally:
+        _restore_signals(previous)
     scores = summary["scores"]
     timing = summary["timing"]
     rate = f", {timing['graded_per_second']:g}/s" if timing["graded_per_second"] else ""
@@ -276,6 +278,11 @@ def cmd_batch(args):
               f"grades.csv; their reports hold the tracebacks", file=sys.stderr)
     print(f"wrote {os.path.join(args.out, 'grades.csv')}, summary.json, {', '.join(summary['figures'])} "
           f"and one folder per student in {args.out}")
+    if summary.get("interrupted"):
+        print(f"stopped by {summary['interrupted']}: {summary['not_graded']} submission(s) not graded "
+              f"(status '{batch.STATUS_NOT_GRADED}' in grades.csv); run the same command again to grade "
+              f"them: the ones graded are kept", file=sys.stderr)
+        return 1
     return 1 if summary["errors"] else 0
 
 

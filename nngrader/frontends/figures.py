@@ -13,6 +13,7 @@ curve against the reference's (a single grade's `--loss-curve`).
 import math
 import os
 import pickle
+import signal
 import traceback
 
 MAX_DIAGNOSES = 15
@@ -181,6 +182,10 @@ class Drawer:
         if pid == 0:                                # the drawing process
             code = 1
             try:
+                # Its life is the pipe's: a Ctrl-C or a SIGTERM to the command's group is the
+                # command's to handle (it may still want the figures of what was graded).
+                for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+                    signal.signal(sig, signal.SIG_IGN)
                 os.close(self._data_w)
                 os.close(self._answer_r)
                 code = _draw_when_told(asg, data_r, answer_w)
