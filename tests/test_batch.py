@@ -884,3 +884,44 @@ def test_a_single_grade_draws_the_students_loss_curve(tmp_path):
         assert image.text["Title"].startswith(f"{ASSIGNMENT} › update_params_descends: your loss against the "
                                               "reference's (")
         assert "x = iteration, y = loss" in image.text["Description"]
+
+
+def _cgroup(tmp_path, proc_lines, files):
+    """A fake /proc/self/cgroup and cgroup mount: {relative path: content}."""
+    (tmp_path / "proc_cgroup").write_text("".join(line + "\n" for line in proc_lines))
+    for rel, text in files.items():
+        (tmp_path / "fs" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "fs" / rel).write_text(text + "\n")
+    return str(tmp_path / "fs"), str(tmp_path / "proc_cgroup")
+
+
+@pytest.mark.parametrize("proc_lines,files,quota", [
+    # cgroup v2, a container given one and a half CPUs (its cgroup is its namespace's root)
+    (["0::/"], {"cpu.max": "150000 100000"}, 1.5),
+    (["0::/"], {"cpu.max": "max 100000"}, None),
+    # cgroup v2 without a namespace: the process's own cgroup folder
+    (["0::/user.slice/grading.service"], {"user.slice/grading.service/cpu.max": "200000 100000", "cpu.max": "max 100000"}, 2.0),
+    # cgroup v1: the cpu controller's hierarchy, quota over period; -1 is none
+    (["4:cpu,cpuacct:/docker/abc", "3:memory:/docker/abc"],
+     {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "300000", "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000"}, 3.0),
+    (["1:cpu:/"], {"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"}, None),
+    (["1:cpu:/"], {}, None),                       # nothing readable: no quota known
+])
+def test_the_cpu_quota_of_a_container_is_read_from_its_cgroup(tmp_path, proc_lines, files, quota):
+    assert batch.cgroup_cpu_quota(*_cgroup(tmp_path, proc_lines, files)) == quota
+
+
+def test_by_default_a_batch_runs_as_many_gradings_as_its_cpu_quota_allows(tmp_path, monkeypatch):
+    """On a host of 32 cores, a container given 1.5 CPUs grades 2 submissions at once, not 32."""
+    fs, proc = _cgroup(tmp_path, ["0::/"], {"cpu.max": "150000 100000"})
+    monkeypatch.setattr(batch, "CGROUP_ROOT", fs)
+    monkeypatch.setattr(batch, "PROC_CGROUP", proc)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(32)))
+    monkeypatch.setattr(os, "cpu_count", lambda: 32)
+    assert batch.available_cores() == 2
+    (tmp_path / "subs").mkdir()
+    summary = batch.run(assignments.load(ASSIGNMENT), str(tmp_path / "subs"), str(tmp_path / "out"),
+                        stream=open(os.devnull, "w"))
+    assert summary["timing"]["jobs"] == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {5})      # one core of them may be used
+    assert batch.available_cores() == 1

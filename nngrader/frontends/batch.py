@@ -336,14 +336,66 @@ def _progress(total, stream):
                 smoothing=0.1)
 
 
+CGROUP_ROOT = "/sys/fs/cgroup"
+PROC_CGROUP = "/proc/self/cgroup"
+
+
+def available_cores():
+    """How many grading processes this command can keep busy: the cores it may run on (its CPU
+    affinity, not the machine's count), at most its CPU quota rounded up where a container or a
+    service sets one (`cpu.max` of cgroup v2, `cpu.cfs_quota_us` over `cpu.cfs_period_us` of v1).
+    On a 32-core host, a container given two CPUs grades with 2 processes, not 32."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    quota = cgroup_cpu_quota()
+    if quota is not None:
+        cores = min(cores, math.ceil(quota))
+    return max(1, cores)
+
+
+def cgroup_cpu_quota(root=None, proc_cgroup=None):
+    """The CPUs this process's cgroup may use (e.g. 1.5), or None: no quota, or none readable."""
+    root, proc_cgroup = root or CGROUP_ROOT, proc_cgroup or PROC_CGROUP
+    try:
+        with open(proc_cgroup, encoding="utf-8") as f:
+            lines = [line.rstrip("\n").split(":", 2) for line in f if line.count(":") >= 2]
+    except OSError:
+        return None
+    for _, controllers, path in lines:
+        if controllers == "":                           # v2: one hierarchy, cpu.max
+            files = [(os.path.join(root, path.lstrip("/"), "cpu.max"),), (os.path.join(root, "cpu.max"),)]
+        elif "cpu" in controllers.split(","):           # v1: the cpu controller's own hierarchy
+            folders = [os.path.join(root, controllers), os.path.join(root, "cpu")]
+            files = [(os.path.join(d, sub, "cpu.cfs_quota_us"), os.path.join(d, sub, "cpu.cfs_period_us"))
+                     for d in folders for sub in (path.lstrip("/"), "")]
+        else:
+            continue
+        for names in files:                             # the cgroup's own folder, then a namespaced root
+            try:
+                texts = []
+                for name in names:
+                    with open(name, encoding="utf-8") as f:
+                        texts.append(f.read().split())
+            except OSError:
+                continue
+            quota, period = texts[0] if len(names) == 1 else (texts[0][0], texts[1][0])
+            if quota in ("max", "-1"):
+                return None
+            try:
+                quota, period = int(quota), int(period)
+            except ValueError:
+                return None
+            return quota / period if quota > 0 and period > 0 else None
+    return None
+
+
 def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True):
     """Grade every submission of `folder` into `out_dir` -> the summary (also summary.json).
-    `pin`: with more than one job, each grading process (its fork server and workers with it)
-    runs on one core (`_pin`)."""
+    `jobs`: gradings at once (default: `available_cores()`). `pin`: with more than one job, each
+    grading process (its fork server and workers with it) runs on one core (`_pin`)."""
     global _BATCH
     stream = stream or sys.stderr
     overrides = dict(overrides or {})
-    jobs = max(1, int(jobs or os.cpu_count() or 1))
+    jobs = max(1, int(jobs or available_cores()))
     started = time.monotonic()
     entries = discover(folder, exclude=[out_dir])
     os.makedirs(out_dir, exist_ok=True)

@@ -58,7 +58,7 @@ def _parser():
                     help="one submission per entry (a folder, a file, a .ipynb or a .zip), named by the student id")
     bt.add_argument("--assignment", required=True, help="assignment id (see `grader.py list`)")
     bt.add_argument("--out", required=True, metavar="OUT_DIR", help="where results, grades.csv and figures go")
-    bt.add_argument("--jobs", type=int, default=None, help="parallel gradings (default: the machine's cores)")
+    bt.add_argument("--jobs", type=int, default=None, help="parallel gradings (default: the cores this command may use, at most its container's CPU quota)")
     bt.add_argument("--no-pin", dest="pin", action="store_false",
                     help="let the system move the grading processes between cores (default: each on a core of its own)")
     bt.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
