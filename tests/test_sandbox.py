@@ -147,12 +147,15 @@ def test_the_call_timeout_covers_no_startup(make_worker):
 @pytest.mark.parametrize("source,category,message", [
     (b"def f(:\n    pass\n", "syntax", "invalid syntax (mod.py, line 1)"),
     (b"x = 1\n\ny = 'caf\xe9'\n", "syntax", "'utf-8' codec can't decode byte 0xe9"),
+    # saved as UTF-16 (Notepad's "Unicode"): Python names neither the file nor a line
+    ("def f():\n    return 1\n".encode("utf-16"), "syntax",
+     "source code string cannot contain null bytes: the file holds NUL bytes, so it is not Python source text"),
     # the definitions-only import fails too: a decorator runs at definition time
     (b"def deco(g):\n    while True:\n        pass\n\n@deco\ndef f():\n    pass\n", "timeout",
      "timed out after 1 s while importing mod.py"),
     (b"import os\ndef deco(g):\n    os._exit(4)\n\n@deco\ndef f():\n    pass\n", "died",
      "exited (code 4) while importing mod.py"),
-])
+], ids=["syntax", "latin-1", "utf-16", "decorator-hangs", "decorator-exits"])
 def test_import_failures_are_precise_and_not_retried(make_worker, source, category, message):
     proc = make_worker(source, call_timeout=1)
     for _ in range(3):                                  # every later request fails the same way, at once
@@ -160,7 +163,7 @@ def test_import_failures_are_precise_and_not_retried(make_worker, source, catego
         with pytest.raises(StudentFailure) as info:
             call(proc, "f")
         assert info.value.category == category
-        assert message in info.value.message
+        assert message in info.value.message and "None" not in info.value.message
     assert time.monotonic() - started < 0.5
     assert proc.restarts == 0
 

@@ -724,9 +724,13 @@ def _describe_failure(exc, op, scratch):
     category, message = P.FailureKind.EXCEPTION.value, _text(exc)
     if isinstance(exc, SyntaxError):        # also bad indentation and undecodable source files
         category = P.FailureKind.SYNTAX.value
-        where = os.path.relpath(exc.filename, scratch) if exc.filename and exc.filename.startswith(scratch) \
-            else os.path.basename(exc.filename or "?")
-        message = f"{_text(exc.msg)} ({where}, line {exc.lineno})"
+        where = (os.path.relpath(exc.filename, scratch) if exc.filename.startswith(scratch)
+                 else os.path.basename(exc.filename)) if exc.filename else ""
+        place = ", ".join(p for p in (where, f"line {exc.lineno}" if exc.lineno else "") if p)
+        message = _text(exc.msg) + (f" ({place})" if place else "")
+        if "null bytes" in str(exc.msg):    # Python says no more (no file, no line)
+            message += (": the file holds NUL bytes, so it is not Python source text (a file saved "
+                        "as UTF-16 holds them, as does a binary file)")
     elif isinstance(exc, MemoryError):
         category = P.FailureKind.MEMORY.value
     elif isinstance(exc, SystemExit):
