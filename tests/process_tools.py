@@ -1,4 +1,5 @@
 """What the tests read of the machine's processes."""
+import os
 
 
 def cmdline(pid):
@@ -8,3 +9,18 @@ def cmdline(pid):
             return f.read().decode(errors="replace")
     except OSError:
         return ""
+
+
+def processes():
+    """(pid, state, parent pid, session id) of every process of the machine now."""
+    out = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            out.append((int(name), fields[0].decode(), int(fields[1]), int(fields[3])))
+        except (OSError, IndexError, ValueError):
+            continue                    # ended meanwhile
+    return out

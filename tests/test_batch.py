@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from corpus_tools import materialize
-from process_tools import cmdline
+from process_tools import cmdline, processes
 from nngrader.engine import grading, memo, search
 from nngrader.frontends import assignments, batch, figures, results
 from nngrader.kinds import training
@@ -761,6 +761,37 @@ def _workers():
     return {p for p in containment._proc_table() if "boundary/worker.py" in cmdline(p)}
 
 
+def _in_session(sid):
+    """PIDs of the running processes of session `sid` (a command's grading processes, fork servers
+    and figure processes; its workers each start a session of their own). An ended process whose
+    new parent has not reaped it yet is not running: this test process, made a subreaper by the
+    gradings of earlier tests, inherits those of a command killed outright."""
+    return {pid for pid, state, _, session in processes() if session == sid and state != "Z"}
+
+
+def _orphans_of_this_process(sid):
+    """Ended processes of session `sid` re-parented to this (subreaper) test process, not reaped."""
+    return [pid for pid, state, parent, session in processes()
+            if session == sid and state == "Z" and parent == os.getpid()]
+
+
+def _grading_folders():
+    """The temporary folders gradings make (a staged submission, a worker's scratch folder)."""
+    import glob
+    import tempfile
+    from nngrader.boundary import containment
+    roots = {tempfile.gettempdir(), containment.scratch_root(True), containment.scratch_root(False)}
+    return {p for r in roots for p in glob.glob(os.path.join(r, "nngrader-s*-*"))}
+
+
+def _left_behind(sid, before):
+    """What a command that has ended left running: processes of its session, and workers started
+    since `before` that are still there a second later (other graders' workers come and go)."""
+    first = _in_session(sid) | (_workers() - before)
+    time.sleep(1.0)
+    return first & (_in_session(sid) | _workers())
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["Ctrl-C", "SIGTERM"])
 def test_a_stopped_batch_keeps_what_was_graded_and_a_rerun_grades_the_rest(tmp_path, how):
@@ -782,8 +813,9 @@ def test_a_stopped_batch_keeps_what_was_graded_and_a_rerun_grades_the_rest(tmp_p
                             stdin=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not list(out.glob("*/results.json")):
+        while time.monotonic() < deadline and proc.poll() is None and not list(out.glob("*/results.json")):
             time.sleep(0.02)
+        assert proc.poll() is None, proc.communicate()        # it grades still: the signal comes mid-batch
         if how == "Ctrl-C":
             os.killpg(proc.pid, signal.SIGINT)         # what a terminal sends: every process of the group
         else:
@@ -807,12 +839,7 @@ def test_a_stopped_batch_keeps_what_was_graded_and_a_rerun_grades_the_rest(tmp_p
     summary = json.load(open(out / "summary.json", encoding="utf-8"))
     assert summary["interrupted"] == name and summary["not_graded"] == len(not_graded)
     assert summary["submissions"] == len(students) and summary["scores"]["min"] == 100
-    left = set()
-    for _ in range(50):                              # a killed worker may take a moment to be gone
-        left = _workers() - before
-        if not left:
-            break
-        time.sleep(0.1)
+    left = _left_behind(proc.pid, before)
     assert left == set(), [cmdline(p) for p in left]
     # the same command again grades only what was not graded
     again = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, stdin=subprocess.DEVNULL, timeout=300)
@@ -821,6 +848,40 @@ def test_a_stopped_batch_keeps_what_was_graded_and_a_rerun_grades_the_rest(tmp_p
     rows = list(csv.DictReader(open(out / "grades.csv", encoding="utf-8")))
     assert [(r["student"], r["total"], r["status"]) for r in rows] == [(s, "100", "graded") for s in students]
     assert "interrupted" not in json.load(open(out / "summary.json", encoding="utf-8"))
+
+
+@pytest.mark.slow
+def test_a_batch_killed_outright_leaves_nothing_running(tmp_path):
+    """SIGKILL of the command (the OOM killer): its grading processes, fork servers, workers and
+    figure process end too, though each of them waits on a pipe another of them holds open."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    slow = _correct_source().replace("def sigmoid(x):\n", "def sigmoid(x):\n    import time; time.sleep(0.03)\n")
+    for i in range(6):
+        (subs / f"s{i}.py").write_text(slow)
+    out = tmp_path / "out"
+    limits = [x for k, v in LIMITS.items() for x in ("--limit", f"{k}={v}")]
+    before, folders = _workers(), _grading_folders()
+    proc = subprocess.Popen([sys.executable, os.path.join(REPO, "grader.py"), "batch", str(subs), "--assignment",
+                             ASSIGNMENT, "--out", str(out), "--jobs", "2", *limits], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, cwd=REPO, stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None and not list(out.glob("*/results.json")):
+            time.sleep(0.02)
+        assert proc.poll() is None                      # it grades still
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 60                # each ends its grading first, as when stopped
+        while time.monotonic() < deadline and _in_session(proc.pid):
+            time.sleep(0.1)
+        left = _left_behind(proc.pid, before)
+        assert left == set(), [cmdline(p) for p in left]
+        assert _grading_folders() - folders == set()     # staged submissions, workers' folders
+    finally:
+        subprocess.run(["pkill", "-KILL", "-s", str(proc.pid)], check=False)
+        for pid in _orphans_of_this_process(proc.pid):
+            os.waitpid(pid, 0)
 
 
 @pytest.mark.slow

@@ -44,6 +44,21 @@ def set_subreaper():
         pass                            # not Linux: process-group kill only
 
 
+def end_with_parent(signum, parent):
+    """Have the kernel send `signum` to this process when the thread that forked it ends, e.g. a
+    batch command killed with SIGKILL (by the OOM killer): the processes it forked to help it
+    would otherwise wait forever on pipes their siblings hold open. `parent`: its PID, seen
+    before the fork (if it is gone already, the signal is sent now). -> whether it could."""
+    try:
+        if _LIBC.prctl(1, signum, 0, 0, 0) != 0:        # PR_SET_PDEATHSIG
+            return False
+    except AttributeError:
+        return False                    # not Linux
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signum)
+    return True
+
+
 def _proc_table():
     """{pid: (ppid, state, real uid)} from /proc (empty where there is no /proc)."""
     table = {}

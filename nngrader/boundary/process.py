@@ -98,7 +98,11 @@ class StudentProcess:
             self.uid, self.gid, self._uid_lock = containment.claim_user(self.limits.unprivileged_user)
 
     def _make_scratch(self):
-        self.scratch = tempfile.mkdtemp(prefix="nngrader-scratch-", dir=containment.scratch_root(self.as_root))
+        blocked = containment.block_termination()   # made and recorded whole: `close` removes it
+        try:
+            self.scratch = tempfile.mkdtemp(prefix="nngrader-scratch-", dir=containment.scratch_root(self.as_root))
+        finally:
+            containment.unblock(blocked)
         for name in os.listdir(self.submission_dir):
             src = os.path.join(self.submission_dir, name)
             if os.path.isfile(src):

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
+from nngrader.boundary import containment
 from nngrader.boundary.process import StudentProcess
 from nngrader.core.errors import HarnessBug, SpecError, StudentFailure
 from nngrader.core.limits import Limits
@@ -103,9 +104,11 @@ class Context:
 
     def close(self):
         """Kill everything the submission started (both workers) and remove what it left."""
-        self.process.close()
-        if self._programs is not None:
-            self._programs.process.close()
+        try:
+            self.process.close()
+        finally:
+            if self._programs is not None:
+                self._programs.process.close()
 
     def reference_module(self, name=None):
         """The assignment's reference module, or another reference-side module of the course."""
@@ -137,10 +140,18 @@ def stage(asg, submission):
     if submission != REFERENCE_SUBMISSION and not os.path.exists(submission):
         raise FileNotFoundError(f"submission {submission!r} does not exist")
     staged = tempfile.mkdtemp(prefix="nngrader-submission-")
+    try:
+        return staged, _stage_into(asg, submission, staged)
+    except BaseException:           # e.g. a signal stopping the grading: the folder goes with it
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+
+
+def _stage_into(asg, submission, staged):
     notes = []
     if submission == REFERENCE_SUBMISSION:
         _stage_reference(asg, staged)
-        return staged, notes
+        return notes
     archive = (submission_files.lone_archive(submission, asg.files + asg.optional_files)
                if os.path.isdir(submission) else None)
     if archive:
@@ -154,9 +165,9 @@ def stage(asg, submission):
             _, more = _stage_from(asg, unpacked, staged)
         finally:
             shutil.rmtree(unpacked, ignore_errors=True)
-        return staged, notes + more
+        return notes + more
     _, more = _stage_from(asg, submission, staged)
-    return staged, notes + more
+    return notes + more
 
 
 def _stage_from(asg, submission, staged):
@@ -364,12 +375,19 @@ class Grading:
                             f"{self.asg.id} needs {', '.join(missing)}, which this machine does not have; "
                             f"install {'them' if len(missing) > 1 else 'it'} (pip install {' '.join(missing)})")
         self._started = time.monotonic()
-        self._staged, notes = stage(self.asg, self.submission)
-        self.run_record.notes.extend(notes)
-        wanted = self.asg.files + self.asg.optional_files
-        self.nothing_submitted = not any(os.path.exists(os.path.join(self._staged, f)) for f in wanted)
-        self.run_record.notes.extend(_replaced_support(self.asg, self._staged))
+        # A termination signal waits until the staged folder is recorded (then `close` removes it).
+        blocked = containment.block_termination()
         try:
+            self._staged, notes = stage(self.asg, self.submission)
+        except BaseException:
+            containment.unblock(blocked)
+            raise
+        try:
+            containment.unblock(blocked)        # a signal that came meanwhile is raised here
+            self.run_record.notes.extend(notes)
+            wanted = self.asg.files + self.asg.optional_files
+            self.nothing_submitted = not any(os.path.exists(os.path.join(self._staged, f)) for f in wanted)
+            self.run_record.notes.extend(_replaced_support(self.asg, self._staged))
             present = [m for m in [self.asg.module] if os.path.exists(os.path.join(self._staged, m + ".py"))]
             process = StudentProcess(self._staged, present or [self.asg.module], limits=self.limits,
                                      support_files=self.asg.support, course_root=self.asg.course.root)
@@ -399,15 +417,20 @@ class Grading:
         return False
 
     def close(self):
-        if self.ctx is not None:
-            self.ctx.close()
-            self.run_record.loss_curves = {key: value for (purpose, key), value in self.ctx.memo.items()
-                                           if purpose == "loss_curve"}
-        if self._staged is not None:
-            shutil.rmtree(self._staged, ignore_errors=True)
-            self._staged = None
-        if self._started is not None:
-            self.run_record.seconds = time.monotonic() - self._started
+        # whole: a termination signal (a batch being stopped) waits until everything is removed
+        blocked = containment.block_termination()
+        try:
+            if self.ctx is not None:
+                self.ctx.close()
+                self.run_record.loss_curves = {key: value for (purpose, key), value in self.ctx.memo.items()
+                                               if purpose == "loss_curve"}
+        finally:
+            if self._staged is not None:
+                shutil.rmtree(self._staged, ignore_errors=True)
+                self._staged = None
+            if self._started is not None:
+                self.run_record.seconds = time.monotonic() - self._started
+            containment.unblock(blocked)
 
     def checks(self, only=None):
         return [c for c in self.asg.checks if not only or c.name in only]

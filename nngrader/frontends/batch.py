@@ -212,16 +212,22 @@ def grade_one(entry, out_dir, asg, overrides, digests):
                "checks": {r.check.name: r.score for r in partial.results},
                "passed": {r.check.name: bool(r.outcome.passed) for r in partial.results}}
         found, errors = [], [tb]
-    results.write_atomic(os.path.join(folder, RESULTS), doc)
-    with open(os.path.join(folder, REPORT), "w", encoding="utf-8") as f:
-        f.write(report + "\n")
     state = {"student": entry.student, "submission": entry.path, **digests, "row": row,
              "diagnoses": found, "loss_curves": curves, "errors": errors,
              "seconds": round(time.monotonic() - started, 4), "student_seconds": round(student_seconds, 4),
              "forked_workers": forkserver.spawned - forked_before,
              "cpu_seconds": {part: round(now - before, 4) for part, now, before
                              in zip(CPU_PARTS, _cpu_clock(), cpu_before)}}
-    results.write_atomic(os.path.join(folder, STATE), state)
+    # The three files are written whole or not at all by a batch being stopped (the signal waits):
+    # batch.json, last, says the other two are this grading's.
+    blocked = containment.block_termination()
+    try:
+        results.write_atomic(os.path.join(folder, RESULTS), doc)
+        with open(os.path.join(folder, REPORT), "w", encoding="utf-8") as f:
+            f.write(report + "\n")
+        results.write_atomic(os.path.join(folder, STATE), state)
+    finally:
+        containment.unblock(blocked)
     return state
 
 
@@ -252,6 +258,8 @@ def _pool_process():
     # from here with these ignored (the workers restore their own).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # The command killed outright (SIGKILL, the OOM killer): end as when it ends the pool.
+    containment.end_with_parent(signal.SIGTERM, _BATCH["command"])
 
 
 def _pin(started):
@@ -297,17 +305,21 @@ def _grade_in_pool(i):
     (REFERENCE_TASK: its score and curves)."""
     global _GRADING_NOW
     b = _BATCH
-    _GRADING_NOW = True
+    # The outer `try` also covers the inner `finally`: a SIGTERM met anywhere in here ends the
+    # process (were _Terminated to leave this function, the pool would take it for the task's
+    # result and wait for the next task).
     try:
-        if i == REFERENCE_TASK:
-            return i, _grade_reference(b["asg"], b["overrides"])
-        entry, digests = b["pending"][i]
-        return i, grade_one(entry, b["out"], b["asg"], b["overrides"], digests)
+        _GRADING_NOW = True
+        try:
+            if i == REFERENCE_TASK:
+                return i, _grade_reference(b["asg"], b["overrides"])
+            entry, digests = b["pending"][i]
+            return i, grade_one(entry, b["out"], b["asg"], b["overrides"], digests)
+        finally:
+            _GRADING_NOW = False
     except _Terminated:
         forkserver.disable()
         os._exit(128 + 15)
-    finally:
-        _GRADING_NOW = False
 
 
 def _error_state(entry, digests, why, asg):
@@ -388,10 +400,12 @@ def cgroup_cpu_quota(root=None, proc_cgroup=None):
     return None
 
 
-def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True):
+def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True, when_graded=None):
     """Grade every submission of `folder` into `out_dir` -> the summary (also summary.json).
     `jobs`: gradings at once (default: `available_cores()`). `pin`: with more than one job, each
-    grading process (its fork server and workers with it) runs on one core (`_pin`)."""
+    grading process (its fork server and workers with it) runs on one core (`_pin`).
+    `when_graded()`: called once the grading is over (finished or stopped), before the gradebook,
+    the summary and the figures are written (the command stops heeding signals then)."""
     global _BATCH
     stream = stream or sys.stderr
     overrides = dict(overrides or {})
@@ -454,6 +468,8 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True):
         memo.ACTIVE = memo_before
         forkserver.disable()
         containment.release_parked()
+    if when_graded is not None:
+        when_graded()
     try:
         seconds = time.monotonic() - started
         ordered = [states.get(e.student) or _not_graded_state(e, asg) for e in entries]
@@ -524,7 +540,7 @@ def _pooled(pending, out_dir, asg, overrides, jobs, states, bar, pin=True):
     alone, in a process of its own: one that kills that one too is marked."""
     global _BATCH
     import multiprocessing
-    _BATCH = {"pending": pending, "out": out_dir, "asg": asg, "overrides": overrides,
+    _BATCH = {"pending": pending, "out": out_dir, "asg": asg, "overrides": overrides, "command": os.getpid(),
               "started": multiprocessing.get_context("fork").Value("i", 0) if pin else None}
     reference = {}
     suspects = _pool_round([REFERENCE_TASK] + list(range(len(pending))), jobs, pending, asg, states, bar, reference)

@@ -257,11 +257,13 @@ def cmd_batch(args):
         return 2
     previous = _stop_on_signals()
     try:
-        summary = batch.run(asg, args.submissions, args.out, jobs=args.jobs, overrides=overrides, pin=args.pin)
+        # graded (or stopped): writing the gradebook, the summary and the figures is not cut short
+        summary = batch.run(asg, args.submissions, args.out, jobs=args.jobs, overrides=overrides, pin=args.pin,
+                            when_graded=_ignore_signals)
     except (Interrupted, KeyboardInterrupt) as exc:
         # stopped before the submissions' turn (reading them, grading the reference)
-        print(f"stopped by {exc if isinstance(exc, Interrupted) else 'SIGINT'} before any submission was "
-              f"graded: no gradebook was written", file=sys.stderr)
+        print(f"stopped by {exc if isinstance(exc, Interrupted) else 'SIGINT'}: no gradebook was written; "
+              f"run the same command again (what was graded is kept)", file=sys.stderr)
         return 1
     finally:
         _restore_signals(previous)

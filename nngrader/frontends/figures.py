@@ -16,6 +16,8 @@ import pickle
 import signal
 import traceback
 
+from nngrader.boundary import containment
+
 MAX_DIAGNOSES = 15
 MAX_CURVE_PANELS = 4
 SCORE_COLOR = "#3b6ea8"
@@ -178,14 +180,17 @@ class Drawer:
         self.pid = None
         data_r, self._data_w = os.pipe()
         self._answer_r, answer_w = os.pipe()
+        command = os.getpid()
         pid = os.fork()
         if pid == 0:                                # the drawing process
             code = 1
             try:
-                # Its life is the pipe's: a Ctrl-C or a SIGTERM to the command's group is the
-                # command's to handle (it may still want the figures of what was graded).
+                # A Ctrl-C or a SIGTERM to the command's group is the command's to handle (it may
+                # still want the figures of what was graded); the command killed outright ends it
+                # (processes forked later hold the data pipe open: it would wait forever).
                 for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
                     signal.signal(sig, signal.SIG_IGN)
+                containment.end_with_parent(signal.SIGKILL, command)
                 os.close(self._data_w)
                 os.close(self._answer_r)
                 code = _draw_when_told(asg, data_r, answer_w)
