@@ -967,6 +967,8 @@ def _cgroup(tmp_path, proc_lines, files):
      {"cpu,cpuacct/docker/abc/cpu.cfs_quota_us": "300000", "cpu,cpuacct/docker/abc/cpu.cfs_period_us": "100000"}, 3.0),
     (["1:cpu:/"], {"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"}, None),
     (["1:cpu:/"], {}, None),                       # nothing readable: no quota known
+    (["0::/"], {"cpu.max": ""}, None),             # nor anything unreadable
+    (["0::/"], {"cpu.max": "lots 100000"}, None),
 ])
 def test_the_cpu_quota_of_a_container_is_read_from_its_cgroup(tmp_path, proc_lines, files, quota):
     assert batch.cgroup_cpu_quota(*_cgroup(tmp_path, proc_lines, files)) == quota

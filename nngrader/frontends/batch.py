@@ -389,12 +389,12 @@ def cgroup_cpu_quota(root=None, proc_cgroup=None):
                         texts.append(f.read().split())
             except OSError:
                 continue
-            quota, period = texts[0] if len(names) == 1 else (texts[0][0], texts[1][0])
-            if quota in ("max", "-1"):
-                return None
             try:
+                quota, period = texts[0] if len(names) == 1 else (texts[0][0], texts[1][0])
+                if quota in ("max", "-1"):
+                    return None
                 quota, period = int(quota), int(period)
-            except ValueError:
+            except (ValueError, IndexError):            # not what the kernel writes: no quota known
                 return None
             return quota / period if quota > 0 and period > 0 else None
     return None
