@@ -3,9 +3,10 @@ gradebook, a summary and figures.
 
     nngrader batch SUBMISSIONS_DIR --assignment ID --out OUT_DIR [--jobs N]
 
-Each entry of SUBMISSIONS_DIR (a folder, a file, a `.ipynb` or a `.zip`; hidden entries are
-left out) is one submission, named by the student id: the entry's name without `.zip`,
-`.ipynb` or `.py`. Each is graded exactly as `grader.py grade SUBMISSIONS_DIR/ENTRY` grades it
+Each entry of SUBMISSIONS_DIR (a folder, a file, a `.ipynb` or a `.zip`; hidden entries and
+`__MACOSX` are left out) is one submission, named by the student id: the entry's name without
+`.zip`, `.ipynb` or `.py`. A Gradescope export's roster (`submission_metadata.yml`,
+`nngrader.frontends.roster`) names the submitters of each in grades.csv. Each is graded exactly as `grader.py grade SUBMISSIONS_DIR/ENTRY` grades it
 (the same `Grading`, the same sandbox and limits, the same label in the rerun commands), so
 its `results.json` is byte for byte the one single grading writes, apart from `execution_time`.
 
@@ -29,7 +30,7 @@ and summary.json, and returns: a re-run grades the rest.
 
 OUT_DIR/
     <student>/results.json, <student>/report.txt   per submission (batch.json: what a re-run reads)
-    grades.csv        student, total, max, one column per check, status
+    grades.csv        student, [name, sid, email,] total, max, one column per check, status
     summary.json      counts, score statistics, pass rate per check, frequent diagnoses, timing
     *.png             figures (nngrader.frontends.figures)
 """
@@ -49,7 +50,7 @@ import traceback
 from nngrader.boundary import containment, forkserver
 from nngrader.core.errors import Interrupted
 from nngrader.engine import grading, memo
-from nngrader.frontends import figures, results
+from nngrader.frontends import figures, results, roster
 
 ARCHIVE_SUFFIXES = (".zip", ".ipynb", ".py")
 STATE = "batch.json"            # per submission: digests and the gradebook row, for re-runs
@@ -61,6 +62,11 @@ STATUS_NOT_GRADED = "not graded"   # the batch was stopped before this submissio
 MISTAKE_TAG = re.compile(r"\[mistake: ([A-Za-z0-9_]+)\]")
 
 _BATCH = None                   # what the grading processes inherit (set before they fork)
+# entries of a class folder that are never a student's, with why (summary.json's `left_out`)
+NOT_SUBMISSIONS = {
+    "__MACOSX": "the resource forks macOS adds to a zip it makes, not a submission",
+    roster.ROSTER_FILE: "Gradescope's list of who handed in each submission, read as the roster",
+}
 
 
 class Entry:
@@ -74,14 +80,20 @@ class Entry:
         return f"Entry({self.student!r}, {self.path!r})"
 
 
-def discover(folder, exclude=()):
+def discover(folder, exclude=(), left_out=None):
     """The submissions of `folder` -> [Entry] in name order. A student id used twice (alice/ and
-    alice.zip) keeps the full entry name for the second."""
+    alice.zip) keeps the full entry name for the second. Hidden entries and `__pycache__` are
+    not submissions, nor are the entries of NOT_SUBMISSIONS, which `left_out` (a list) gets as
+    (name, why)."""
     excluded = {os.path.realpath(p) for p in exclude}
     entries, taken = [], set()
     for name in sorted(os.listdir(folder)):
         path = os.path.join(folder, name)
         if name.startswith(".") or name == "__pycache__" or os.path.realpath(path) in excluded:
+            continue
+        if name in NOT_SUBMISSIONS:
+            if left_out is not None:
+                left_out.append((name, NOT_SUBMISSIONS[name]))
             continue
         if not (os.path.isdir(path) or os.path.isfile(path)):
             continue
@@ -411,7 +423,11 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True, 
     overrides = dict(overrides or {})
     jobs = max(1, int(jobs or available_cores()))
     started = time.monotonic()
-    entries = discover(folder, exclude=[out_dir])
+    given = folder
+    folder = roster.export_folder(folder)       # a Gradescope export unzipped with its top folder
+    people = roster.load(folder)                # its roster (RosterError before anything is graded)
+    left_out = []
+    entries = discover(folder, exclude=[out_dir], left_out=left_out)
     os.makedirs(out_dir, exist_ok=True)
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         # the class's submissions and results are closed to the sandbox's user (a student's code
@@ -474,10 +490,16 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True, 
         seconds = time.monotonic() - started
         ordered = [states.get(e.student) or _not_graded_state(e, asg) for e in entries]
         graded = [s for s in ordered if s["row"]["status"] != STATUS_NOT_GRADED]
-        write_csv(os.path.join(out_dir, "grades.csv"), asg, ordered)
+        write_csv(os.path.join(out_dir, "grades.csv"), asg, ordered, people)
         summary = summarize(asg, graded, graded=len(graded) - reused, reused=reused, seconds=seconds, jobs=jobs,
                             reference_score=reference_score)
         summary["submissions"] = len(ordered)
+        if folder != given:
+            summary["export_folder"] = folder
+        if left_out:
+            summary["left_out"] = [{"entry": name, "why": why} for name, why in left_out]
+        if people is not None:
+            summary["roster"] = roster_summary(people, ordered)
         if interrupted:
             summary["interrupted"] = interrupted
             summary["not_graded"] = len(ordered) - len(graded)
@@ -619,21 +641,49 @@ def gradebook_text(text):
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def write_csv(path, asg, states):
+def write_csv(path, asg, states, people=None):
     """student, total, max, one column per check (its score), status: one row per submission.
-    A student id that a spreadsheet would run as a formula is written as text (`gradebook_text`)."""
+    With a roster (`people`, a Gradescope export's), `name, sid, email` follow `student`, and a
+    submission has one row per submitter (a group's members each get its scores); a submission
+    the roster does not list has one row with those three empty. Text a spreadsheet would run
+    as a formula is written as text (`gradebook_text`)."""
     names = [c.name for c in asg.checks]
     tmp = path + ".tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["student", "total", "max"] + names + ["status"])
+        who = list(roster.FIELDS) if people is not None else []
+        w.writerow(["student"] + who + ["total", "max"] + names + ["status"])
         for s in states:
             row = s["row"]
             total = "" if row["total"] is None else f"{row['total']:g}"
-            w.writerow([gradebook_text(s["student"]), total, f"{row['max']:g}"]
-                       + [f"{row['checks'][n]:g}" if n in row["checks"] else "" for n in names]
-                       + [row["status"]])
+            scores = ([total, f"{row['max']:g}"] + [f"{row['checks'][n]:g}" if n in row["checks"] else "" for n in names]
+                      + [row["status"]])
+            for person in _submitters(people, s) if people is not None else [None]:
+                w.writerow([gradebook_text(s["student"])]
+                           + [gradebook_text(person[k]) for k in roster.FIELDS if person is not None] + scores)
     os.replace(tmp, path)
+
+
+def _submitters(people, state):
+    """The roster's submitters of a submission -> [{name, sid, email}] (one with all three
+    empty when the roster does not list it)."""
+    return people.get(_entry_name(state)) or people.get(state["student"]) or [dict.fromkeys(roster.FIELDS, "")]
+
+
+def _entry_name(state):
+    """The name of the submission's entry in the class folder (what a roster lists)."""
+    return os.path.basename(os.path.normpath(state.get("submission") or state["student"]))
+
+
+def roster_summary(people, states):
+    """summary.json's `roster`: how many submitters, the submissions it does not list, and the
+    ones it lists that are not in the folder (nothing of theirs was graded)."""
+    listed = {_entry_name(s) for s in states} | {s["student"] for s in states}
+    return {"file": roster.ROSTER_FILE,
+            "submitters": sum(len(p) for p in people.values()),
+            "not_in_roster": sorted(s["student"] for s in states
+                                    if _entry_name(s) not in people and s["student"] not in people),
+            "missing_submissions": sorted(k for k in people if k not in listed)}
 
 
 def summarize(asg, states, graded, reused, seconds, jobs, reference_score=None):

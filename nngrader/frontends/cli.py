@@ -33,7 +33,7 @@ from nngrader.core.limits import Limits
 from nngrader.core.outcome import Outcome
 from nngrader.engine import draws, fixtures, grading
 from nngrader.frontends import (assignments, batch, bundle, figures, gradescope_export, results, results_schema,
-                                scaffold)
+                                roster, scaffold)
 
 
 def _parser():
@@ -265,8 +265,28 @@ def cmd_batch(args):
         print(f"stopped by {exc if isinstance(exc, Interrupted) else 'SIGINT'}: no gradebook was written; "
               f"run the same command again (what was graded is kept)", file=sys.stderr)
         return 1
+    except roster.RosterError as exc:
+        print(f"error: {exc}; nothing was graded (fix the file, or move it out of the folder to grade "
+              f"without names)", file=sys.stderr)
+        return 2
     finally:
         _restore_signals(previous)
+    if "export_folder" in summary:
+        print(f"graded the Gradescope export in {summary['export_folder']}")
+    for left in summary.get("left_out", []):
+        if "roster" in summary and left["entry"] == roster.ROSTER_FILE:
+            continue                    # said below
+        print(f"not a submission: {left['entry']} ({left['why']})")
+    if "roster" in summary:
+        r = summary["roster"]
+        print(f"roster: {r['submitters']} submitter(s) named in grades.csv, from {r['file']}")
+        if r["not_in_roster"]:
+            print(f"warning: {len(r['not_in_roster'])} submission(s) not in {r['file']} (no name in "
+                  f"grades.csv): {', '.join(r['not_in_roster'][:10])}", file=sys.stderr)
+        if r["missing_submissions"]:
+            print(f"warning: {len(r['missing_submissions'])} submission(s) listed in {r['file']} are not in "
+                  f"the folder (not graded, not in grades.csv): {', '.join(r['missing_submissions'][:10])}",
+                  file=sys.stderr)
     scores = summary["scores"]
     timing = summary["timing"]
     rate = f", {timing['graded_per_second']:g}/s" if timing["graded_per_second"] else ""
