@@ -133,3 +133,40 @@ def test_a_package_the_assignment_needs_must_be_installed(tmp_path):
     with pytest.raises(SpecError, match="grading sentiment-2layer needs surely_not_installed_pkg, which this "
                                         "machine does not have"):
         grading.grade(asg, CORRECT)
+
+
+def test_links_in_a_submission_are_not_followed_and_the_report_says_so(tmp_path):
+    """Staging runs with the grader's rights: a link handed in (`unzip` restores them) to a file
+    the sandbox may not read, say the reference, must not bring its content into the sandbox."""
+    secret = tmp_path / "answers.py"
+    secret.write_text("SECRET = 'the reference itself'\n")
+    sub = tmp_path / "sub"
+    (sub / "code").mkdir(parents=True)
+    (sub / "elsewhere").mkdir()
+    shutil.copy(CORRECT, sub / "code" / "assignment2.py")
+    os.symlink(secret, sub / "code" / "helpers.py")             # a helper beside the module
+    os.symlink(tmp_path, sub / "code" / "everything")           # a folder
+    os.symlink(secret, sub / "elsewhere" / "assignment2.pkl")   # a contract file in another folder
+    staged, notes = grading.stage(assignments.load("sentiment-2layer"), str(sub))
+    try:
+        copied = [os.path.join(r, f) for r, _, fs in os.walk(staged) for f in fs]
+        assert sorted(os.path.relpath(p, staged) for p in copied) == ["assignment2.py"]
+        assert not any("the reference itself" in open(p, errors="replace").read() for p in copied)
+    finally:
+        shutil.rmtree(staged)
+    assert notes == [
+        "2 entries of the submission left out, not being regular files or folders (symbolic links, which the "
+        "grader does not follow, or devices): everything, helpers.py",
+        "elsewhere/assignment2.pkl: not a regular file (a symbolic link, which the grader does not follow, or "
+        "a device); hand in the file itself"]
+
+
+def test_a_module_handed_in_as_a_link_is_not_graded(tmp_path):
+    os.symlink(CORRECT, tmp_path / "assignment2.py")
+    run = grade(tmp_path)
+    assert run.score == 0
+    assert run.notes == [
+        "1 entry of the submission left out, not being regular files or folders (symbolic links, which the "
+        "grader does not follow, or devices): assignment2.py",
+        "nothing was submitted: the submission has none of assignment2.py, assignment2.pkl (it contains: "
+        "assignment2.py (a link, not followed)); every check scores 0"]

@@ -182,14 +182,24 @@ def _stage_from(asg, submission, staged):
             notes.append(f"graded the file {name} as {target}")
         shutil.copy(submission, os.path.join(staged, target))
     else:
-        found = {}
+        found, links = {}, []
         for root, dirs, files in os.walk(submission):
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
             for f in sorted(files):
+                path = os.path.join(root, f)
                 if f in wanted and f not in found:
-                    found[f] = os.path.join(root, f)
+                    # a link is not followed (staging runs with the grader's rights: a link to a
+                    # file the sandbox may not read would hand it to the student's code)
+                    if os.path.islink(path) or not os.path.isfile(path):
+                        links.append(os.path.relpath(path, submission))
+                        continue
+                    found[f] = path
         home = os.path.dirname(next((found[f] for f in wanted if f in found), os.path.join(submission, "-")))
         notes += _stage_folder(home, staged)
+        elsewhere = [rel for rel in links if not os.path.join(submission, rel).startswith(os.path.join(home, ""))]
+        if elsewhere:                       # (the ones in `home` are in _stage_folder's note)
+            notes.append(f"{', '.join(elsewhere)}: not a regular file (a symbolic link, which the grader does "
+                         f"not follow, or a device); hand in the file itself")
         for f, p in found.items():          # a contract file found in another folder
             if not os.path.exists(os.path.join(staged, f)):
                 shutil.copy(p, os.path.join(staged, f))
@@ -238,14 +248,20 @@ def _stage_folder(home, staged):
     """Copy the files below `home` (not hidden, not caches, no links) within the staging bounds
     -> notes about what was left out."""
     count = size = 0
-    left_out = []
+    left_out, links = [], []
     for root, dirs, files in os.walk(home):
+        for d in dirs:
+            if not d.startswith(".") and os.path.islink(os.path.join(root, d)):
+                links.append(os.path.relpath(os.path.join(root, d), home))
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
                          and not os.path.islink(os.path.join(root, d)))
         for f in sorted(files):
             src = os.path.join(root, f)
             rel = os.path.relpath(src, home)
-            if f.startswith(".") or os.path.islink(src) or not os.path.isfile(src):
+            if f.startswith("."):
+                continue
+            if os.path.islink(src) or not os.path.isfile(src):
+                links.append(rel)
                 continue
             n = os.path.getsize(src)
             if count + 1 > MAX_STAGED_FILES or size + n > MAX_STAGED_BYTES:
@@ -254,10 +270,15 @@ def _stage_folder(home, staged):
             os.makedirs(os.path.dirname(os.path.join(staged, rel)), exist_ok=True)
             shutil.copy(src, os.path.join(staged, rel))
             count, size = count + 1, size + n
+    notes = []
     if left_out:
-        return [f"{len(left_out)} file(s) of the submission were not staged (beyond {MAX_STAGED_FILES} files or "
-                f"{MAX_STAGED_BYTES // 1024 ** 2} MiB): {', '.join(left_out[:5])}"]
-    return []
+        notes.append(f"{len(left_out)} file(s) of the submission were not staged (beyond {MAX_STAGED_FILES} files "
+                     f"or {MAX_STAGED_BYTES // 1024 ** 2} MiB): {', '.join(left_out[:5])}")
+    if links:
+        notes.append(f"{len(links)} entr{'y' if len(links) == 1 else 'ies'} of the submission left out, not being "
+                     f"regular files or folders (symbolic links, which the grader does not follow, or "
+                     f"devices): {', '.join(sorted(links)[:5])}")
+    return notes
 
 
 def _listing(submission):
@@ -265,7 +286,8 @@ def _listing(submission):
         return os.path.basename(submission)
     names = []
     for root, _, files in os.walk(submission):
-        names += [os.path.relpath(os.path.join(root, f), submission) for f in files]
+        names += [os.path.relpath(os.path.join(root, f), submission)
+                  + (" (a link, not followed)" if os.path.islink(os.path.join(root, f)) else "") for f in files]
     return ", ".join(sorted(names)[:12]) or "nothing"
 
 
