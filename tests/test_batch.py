@@ -748,6 +748,36 @@ def test_a_student_id_a_spreadsheet_would_run_is_written_as_text(tmp_path):
     assert [e.student for e in entries] == ["+1", "-x", "=HYPERLINK(\"x\",\"y\")", "@SUM(A1)", "alice", "o'brien"]
 
 
+@pytest.mark.parametrize("out", ["subs", "subs/", "subs/alice/graded", "subs/../subs/alice"],
+                         ids=["the folder", "the folder/", "inside a submission", "a submission"])
+def test_results_are_never_written_into_the_submissions(tmp_path, out):
+    (tmp_path / "subs" / "alice").mkdir(parents=True)
+    shutil.copy(os.path.join(REPO, "examples", ASSIGNMENT, "correct", "assignment2.py"), tmp_path / "subs" / "alice")
+    (tmp_path / "subs" / "bob.py").write_text(_correct_source())
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    done = _cli("batch", str(tmp_path / "subs"), "--assignment", ASSIGNMENT, "--out", str(tmp_path / out))
+    assert done.returncode == 2 and done.stdout == ""
+    said = {"subs": "is the submissions folder: each student's results would be written among the submissions",
+            "subs/alice/graded": f"is inside the submission alice of {tmp_path / 'subs'}: the results would "
+                                 f"become part of it",
+            "subs/../subs/alice": f"is the submission alice of {tmp_path / 'subs'} (it is neither empty nor an "
+                                  f"earlier batch's output): it would be left out of the class"}
+    assert said[out.rstrip("/")] in done.stderr
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.slow
+def test_an_output_folder_among_the_submissions_is_left_out_of_the_class(tmp_path):
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "bob.py").write_text(_correct_source())
+    for _ in range(2):          # made by the first run; an earlier output the second time
+        done = _cli("batch", str(tmp_path / "subs"), "--assignment", ASSIGNMENT, "--out", str(tmp_path / "subs" / "graded"))
+        assert done.returncode == 0, done.stderr
+        assert "1 submissions" in done.stdout
+    assert [r[0] for r in csv.reader(open(tmp_path / "subs" / "graded" / "grades.csv", encoding="utf-8"))] == [
+        "student", "bob"]
+
+
 def test_zip_and_notebook_students_are_named_without_suffix(tmp_path):
     with zipfile.ZipFile(tmp_path / "ivan.zip", "w") as z:
         z.writestr("assignment2.py", "x = 1\n")

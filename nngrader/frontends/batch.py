@@ -426,6 +426,7 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True, 
     given = folder
     folder = roster.export_folder(folder)       # a Gradescope export unzipped with its top folder
     people = roster.load(folder)                # its roster (RosterError before anything is graded)
+    _check_out_dir(folder, out_dir)
     left_out = []
     entries = discover(folder, exclude=[out_dir], left_out=left_out)
     os.makedirs(out_dir, exist_ok=True)
@@ -510,6 +511,33 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True, 
         drawer.close()
     results.write_atomic(os.path.join(out_dir, "summary.json"), summary)
     return summary
+
+
+class ClassFolderError(Exception):
+    """SUBMISSIONS_DIR and OUT_DIR cannot be used together as given."""
+
+
+def _check_out_dir(folder, out_dir):
+    """OUT_DIR may be beside SUBMISSIONS_DIR, or one of its entries (left out of the class), but
+    neither SUBMISSIONS_DIR itself nor inside a submission: each student's results would be
+    written into the submissions (and read back as their content)."""
+    real_in, real_out = os.path.realpath(folder), os.path.realpath(out_dir)
+    if real_out == real_in:
+        raise ClassFolderError(f"the output folder {out_dir} is the submissions folder: each student's results "
+                               f"would be written among the submissions; give --out another folder")
+    if not real_out.startswith(os.path.join(real_in, "")):
+        return
+    entry = os.path.relpath(real_out, real_in).split(os.sep)[0]
+    if os.path.dirname(real_out) != real_in:
+        raise ClassFolderError(f"the output folder {out_dir} is inside the submission {entry} of {folder}: the "
+                               f"results would become part of it; give --out a folder outside it")
+    # an entry of the class folder: left out of the class, so it must not be a submission
+    if os.path.exists(real_out) and not (os.path.isdir(real_out) and (
+            not os.listdir(real_out) or os.path.isfile(os.path.join(real_out, "summary.json"))
+            or os.path.isfile(os.path.join(real_out, "grades.csv")))):
+        raise ClassFolderError(f"the output folder {out_dir} is the submission {entry} of {folder} (it is neither "
+                               f"empty nor an earlier batch's output): it would be left out of the class and "
+                               f"the results written into it; give --out another folder")
 
 
 def _not_graded_state(entry, asg):

@@ -265,6 +265,9 @@ def cmd_batch(args):
         print(f"stopped by {exc if isinstance(exc, Interrupted) else 'SIGINT'}: no gradebook was written; "
               f"run the same command again (what was graded is kept)", file=sys.stderr)
         return 1
+    except batch.ClassFolderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except roster.RosterError as exc:
         print(f"error: {exc}; nothing was graded (fix the file, or move it out of the folder to grade "
               f"without names)", file=sys.stderr)
