@@ -778,6 +778,31 @@ def test_an_output_folder_among_the_submissions_is_left_out_of_the_class(tmp_pat
         "student", "bob"]
 
 
+def test_a_student_id_never_takes_the_place_of_the_class_files(tmp_path):
+    (tmp_path / "grades.csv").mkdir()
+    for name in ("grades.csv.zip", "scores.png", "summary.json.zip"):
+        (tmp_path / name).write_text("x")
+    assert [e.student for e in batch.discover(str(tmp_path))] == [
+        "grades.csv_", "grades.csv.zip", "scores.png_", "summary.json.zip"]
+
+
+@pytest.mark.slow
+def test_a_class_with_a_student_named_like_the_gradebook_is_graded(tmp_path):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    with zipfile.ZipFile(subs / "grades.csv.zip", "w") as z:
+        z.writestr("assignment2.py", _correct_source())
+    (subs / "summary.json").mkdir()
+    (subs / "summary.json" / "assignment2.py").write_text(_correct_source())
+    out = tmp_path / "out"
+    done = _cli("batch", str(subs), "--assignment", ASSIGNMENT, "--out", str(out), "--jobs", "1")
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.reader(open(out / "grades.csv", encoding="utf-8")))
+    assert [(r[0], r[1]) for r in rows[1:]] == [("grades.csv.zip", "100"), ("summary.json_", "100")]
+    assert json.load(open(out / "summary.json", encoding="utf-8"))["submissions"] == 2
+    assert json.load(open(out / "summary.json_" / "results.json", encoding="utf-8"))["score"] == 100
+
+
 def test_zip_and_notebook_students_are_named_without_suffix(tmp_path):
     with zipfile.ZipFile(tmp_path / "ivan.zip", "w") as z:
         z.writestr("assignment2.py", "x = 1\n")

@@ -62,6 +62,8 @@ STATUS_NOT_GRADED = "not graded"   # the batch was stopped before this submissio
 MISTAKE_TAG = re.compile(r"\[mistake: ([A-Za-z0-9_]+)\]")
 
 _BATCH = None                   # what the grading processes inherit (set before they fork)
+# what the batch writes at the top of OUT_DIR, beside one folder per student
+OUTPUT_FILES = ("grades.csv", "grades.csv.tmp", "summary.json", "reference_curves.json") + figures.FILES
 # entries of a class folder that are never a student's, with why (summary.json's `left_out`)
 NOT_SUBMISSIONS = {
     "__MACOSX": "the resource forks macOS adds to a zip it makes, not a submission",
@@ -82,7 +84,8 @@ class Entry:
 
 def discover(folder, exclude=(), left_out=None):
     """The submissions of `folder` -> [Entry] in name order. A student id used twice (alice/ and
-    alice.zip) keeps the full entry name for the second. Hidden entries and `__pycache__` are
+    alice.zip) keeps the full entry name for the second; one that is the name of a file the
+    batch writes beside the students' folders (OUTPUT_FILES) gets a `_` after it. Hidden entries and `__pycache__` are
     not submissions, nor are the entries of NOT_SUBMISSIONS, which `left_out` (a list) gets as
     (name, why)."""
     excluded = {os.path.realpath(p) for p in exclude}
@@ -103,8 +106,10 @@ def discover(folder, exclude=(), left_out=None):
                 if name.endswith(suffix) and len(name) > len(suffix):
                     student = name[:-len(suffix)]
                     break
-        if student in taken:
+        if student in taken or student in OUTPUT_FILES:
             student = name
+        if student in OUTPUT_FILES or student in taken:
+            student += "_"      # a student's folder must not take the place of the class's files
         taken.add(student)
         entries.append(Entry(student, path))
     return entries

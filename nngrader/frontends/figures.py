@@ -152,6 +152,9 @@ def loss_curve(asg, check, student, reference, label):
     return fig
 
 
+FILES = ("scores.png", "pass_rate.png", "diagnoses.png", "loss_curves.png")     # what write_all may write
+
+
 def write_all(out_dir, asg, states, summary, reference_curves):
     """Write every figure of the batch into out_dir -> their file names."""
     return [name for part in (0, 1) for name in _write_part(part, out_dir, asg, states, summary, reference_curves)]
@@ -160,12 +163,12 @@ def write_all(out_dir, asg, states, summary, reference_curves):
 def _write_part(part, out_dir, asg, states, summary, reference_curves):
     """Half of write_all's figures (two drawing processes share them)."""
     if part == 0:
-        return [_save(score_histogram(asg, states), os.path.join(out_dir, "scores.png")),
-                _save(pass_rates(asg, summary), os.path.join(out_dir, "pass_rate.png"))]
-    written = [_save(frequent_diagnoses(asg, summary), os.path.join(out_dir, "diagnoses.png"))]
+        return [_save(score_histogram(asg, states), os.path.join(out_dir, FILES[0])),
+                _save(pass_rates(asg, summary), os.path.join(out_dir, FILES[1]))]
+    written = [_save(frequent_diagnoses(asg, summary), os.path.join(out_dir, FILES[2]))]
     fig = class_loss_curves(asg, states, reference_curves)
     if fig is not None:
-        written.append(_save(fig, os.path.join(out_dir, "loss_curves.png")))
+        written.append(_save(fig, os.path.join(out_dir, FILES[3])))
     return written
 
 
