@@ -12,6 +12,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import sysconfig
 import zipfile
 
 import pytest
@@ -56,6 +57,18 @@ def venv(tmp_path_factory):
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(folder)],
                    check=True)
     python = str(folder / "bin" / "python")
+    # `--system-site-packages` sees the base interpreter's packages only: when these tests run in
+    # a virtual environment (CI's), its packages (numpy, pip, the setuptools that builds the
+    # engine offline) are seen through a .pth, ahead of the base's, and nngrader's own editable
+    # install is not (a .pth of a folder a .pth names is not read)
+    paths = sorted({sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+                   - {sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_exec_prefix})[k]
+                      for k in ("purelib", "platlib")})
+    if paths:
+        inside = subprocess.run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                check=True, capture_output=True, text=True).stdout.strip()
+        with open(os.path.join(inside, "_tests_environment.pth"), "w", encoding="utf-8") as f:
+            f.write("\n".join(paths) + "\n")
     assert _pip_runs(python)
     return python
 
