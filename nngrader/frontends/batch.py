@@ -498,8 +498,7 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True, 
         graded = [s for s in ordered if s["row"]["status"] != STATUS_NOT_GRADED]
         write_csv(os.path.join(out_dir, "grades.csv"), asg, ordered, people)
         summary = summarize(asg, graded, graded=len(graded) - reused, reused=reused, seconds=seconds, jobs=jobs,
-                            reference_score=reference_score)
-        summary["submissions"] = len(ordered)
+                            reference_score=reference_score, submissions=len(ordered))
         if folder != given:
             summary["export_folder"] = folder
         if left_out:
@@ -719,7 +718,9 @@ def roster_summary(people, states):
             "missing_submissions": sorted(k for k in people if k not in listed)}
 
 
-def summarize(asg, states, graded, reused, seconds, jobs, reference_score=None):
+def summarize(asg, states, graded, reused, seconds, jobs, reference_score=None, submissions=None):
+    """summary.json from the states of the submissions graded (now or by an earlier run).
+    `submissions`: the class's size, when some were not graded (a stopped batch)."""
     totals = [s["row"]["total"] for s in states]
     checks = []
     for c in asg.checks:
@@ -741,7 +742,7 @@ def summarize(asg, states, graded, reused, seconds, jobs, reference_score=None):
     return {
         "assignment": asg.id,
         "max_score": asg.max_points,
-        "submissions": len(states),
+        "submissions": len(states) if submissions is None else submissions,
         "graded": graded,
         "reused": reused,
         "errors": sum(1 for s in states if s["row"]["status"] != STATUS_GRADED),
