@@ -17,6 +17,7 @@ tests/realworld/<assignment>.yaml maps a case name to:
                                       # to a helper module the graded module imports
       files: {notes.md: "...", data/x.csv: "..."}     # extra files, as text
       pickle_bomb: assignment2.pkl    # a submitted pickle that expands to 8**10 values
+      rename_module: "assignment2 (1).py"   # the module handed in under another name
       package: notebook | zip | nested  # how it is handed in (default: the folder)
       score: 100                      # the whole submission's score, exactly
       notes: ["the grader does not have nltk"]        # texts the report's notes must contain
@@ -35,7 +36,7 @@ from corpus_tools import materialize
 
 REALWORLD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "realworld")
 CASE_KEYS = {"base", "why", "prepend", "append", "replace", "move_to_helper", "files", "pickle_bomb", "package",
-             "score", "notes"}
+             "rename_module", "score", "notes"}
 MODULES = {"sentiment-2layer": "assignment2", "modules-lab": "nn_lab", "worked-backprop": "worked",
            "ocr-neuralnet": "neuralnet", "mnist-backprop": "hw2"}
 
@@ -77,6 +78,10 @@ def build(assignment, name, spec, workdir):
             x = [x] * 8
         with open(os.path.join(folder, spec["pickle_bomb"]), "wb") as f:
             pickle.dump({"W1": x, "b1": [0.0], "W2": [[0.0]], "b2": [0.0]}, f, protocol=2)
+    if "rename_module" in spec:
+        renamed = os.path.join(folder, spec["rename_module"])
+        os.replace(module, renamed)
+        module = renamed
     package = spec.get("package", "folder")
     if package == "notebook":
         return _notebook(module, text, folder)

@@ -170,3 +170,57 @@ def test_a_module_handed_in_as_a_link_is_not_graded(tmp_path):
         "grader does not follow, or devices): assignment2.py",
         "nothing was submitted: the submission has none of assignment2.py, assignment2.pkl (it contains: "
         "assignment2.py (a link, not followed)); every check scores 0"]
+
+
+def _staged(asg, sub):
+    staged, notes = grading.stage(asg, str(sub))
+    try:
+        names = sorted(os.path.relpath(os.path.join(r, f), staged) for r, _, fs in os.walk(staged) for f in fs)
+        module = open(os.path.join(staged, "assignment2.py")).read() if "assignment2.py" in names else None
+    finally:
+        shutil.rmtree(staged)
+    return names, module, notes
+
+
+@pytest.mark.parametrize("name", ["Assignment2.py", "ASSIGNMENT2.PY", "assignment2 (1).py", "assignment2(2).py",
+                                  "assignment2-1.py", "assignment2 copy.py", "assignment2 copy 3.py"])
+def test_a_module_under_a_copys_name_is_graded_with_a_note(tmp_path, name):
+    """Browsers, Macs and course sites rename a copy; a correct solution must not score 0 for it."""
+    (tmp_path / "hw").mkdir()
+    shutil.copy(CORRECT, tmp_path / "hw" / name)
+    (tmp_path / "hw" / "assignment2_draft.py").write_text("raise SystemExit('not this one')\n")
+    names, module, notes = _staged(assignments.load("sentiment-2layer"), tmp_path)
+    assert module == open(CORRECT).read()
+    assert notes == [f"graded hw/{name} as assignment2.py: its name differs from assignment2.py only as a copy's "
+                     f"name does (letter case, a number, 'copy'), as a computer or a course site may rename a file"]
+
+
+@pytest.mark.parametrize("name", ["assignment2_final.py", "my_assignment2.py", "assignment21.py", "assignment2.py.txt",
+                                  "assignment2 (1).ipynb.py"])
+def test_other_names_are_never_guessed(tmp_path, name):
+    shutil.copy(CORRECT, tmp_path / name)
+    (tmp_path / "notes.txt").write_text("x\n")
+    names, module, notes = _staged(assignments.load("sentiment-2layer"), tmp_path)
+    assert module is None and notes[-1].startswith("nothing was submitted")
+
+
+def test_two_copies_are_not_chosen_between(tmp_path):
+    shutil.copy(CORRECT, tmp_path / "assignment2 (1).py")
+    shutil.copy(CORRECT, tmp_path / "Assignment2-2.py")
+    names, module, notes = _staged(assignments.load("sentiment-2layer"), tmp_path)
+    assert module is None
+    assert notes[0] == ("2 files could be assignment2.py under a copy's name (Assignment2-2.py, assignment2 (1).py); "
+                        "none was graded as assignment2.py: hand in one file named assignment2.py")
+
+
+def test_renamed_files_are_graded_only_as_the_policy_says(tmp_path):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    shutil.copy(CORRECT, sub / "Assignment2.py")
+    assert grade(sub).score == 100                                      # the default: accepted
+    run = grading.grade(_with(tmp_path, "policies: {accept_renamed_files: false}"), str(sub))
+    assert run.score == 0 and run.notes[0].startswith("nothing was submitted")
+    from nngrader.core.errors import SpecError
+    with pytest.raises(SpecError, match="accept_renamed_files"):
+        (tmp_path / "again").mkdir()
+        _with(tmp_path / "again", "policies: {accept_renamed_files: sometimes}")

@@ -143,6 +143,11 @@ class Policies:
     # ({contract name: [accepted names]}); a submission defining only an accepted name is graded
     # under it, with a note. The contract name wins when both are defined.
     aliases: dict = field(default_factory=dict)
+    # A contract file absent under its own name but handed in once under a name a computer or a
+    # course site gives a copy of it (another letter case, `assignment2 (1).py`,
+    # `assignment2-1.py`, `assignment2 copy.py`) is graded as that file, with a note (False: only
+    # the exact name is graded).
+    accept_renamed_files: bool = True
 
 
 @dataclass

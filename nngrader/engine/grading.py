@@ -13,6 +13,7 @@ started and removes the staged copy.
 import filecmp
 import importlib.util
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -182,7 +183,7 @@ def _stage_from(asg, submission, staged):
             notes.append(f"graded the file {name} as {target}")
         shutil.copy(submission, os.path.join(staged, target))
     else:
-        found, links = {}, []
+        found, links, others = {}, [], []
         for root, dirs, files in os.walk(submission):
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
             for f in sorted(files):
@@ -194,6 +195,10 @@ def _stage_from(asg, submission, staged):
                         links.append(os.path.relpath(path, submission))
                         continue
                     found[f] = path
+                elif not f.startswith(".") and not os.path.islink(path) and os.path.isfile(path):
+                    others.append(path)
+        if asg.policies.accept_renamed_files:
+            notes += _renamed_files(wanted, found, others, submission)
         home = os.path.dirname(next((found[f] for f in wanted if f in found), os.path.join(submission, "-")))
         notes += _stage_folder(home, staged)
         elsewhere = [rel for rel in links if not os.path.join(submission, rel).startswith(os.path.join(home, ""))]
@@ -215,6 +220,36 @@ def _stage_from(asg, submission, staged):
             notes.append(f"the submission has no {f} (it contains: {listing}); "
                          f"checks that need it score 0")
     return staged, notes
+
+
+def _copy_name(wanted):
+    """A pattern of the names a computer or a course site gives a copy of the file `wanted`:
+    another letter case, `name (1).ext`, `name-1.ext`, `name copy.ext`, `name copy 2.ext`."""
+    stem, ext = os.path.splitext(wanted)
+    return re.compile(re.escape(stem) + r"(?:\s?\(\d+\)|-\d+| copy(?: \d+)?)?" + re.escape(ext),
+                      re.IGNORECASE)
+
+
+def _renamed_files(wanted, found, others, submission):
+    """Contract files absent under their names but handed in once under a copy's name
+    (`policies › accept_renamed_files`): taken into `found` -> notes. Two candidates or more:
+    none is taken (which one is meant is not for the grader to guess)."""
+    notes = []
+    for f in wanted:
+        if f in found:
+            continue
+        pattern = _copy_name(f)
+        candidates = [p for p in others if pattern.fullmatch(os.path.basename(p))
+                      and os.path.basename(p) not in wanted]
+        names = [os.path.relpath(p, submission) for p in candidates]
+        if len(candidates) == 1:
+            found[f] = candidates[0]
+            notes.append(f"graded {names[0]} as {f}: its name differs from {f} only as a copy's name does "
+                         f"(letter case, a number, 'copy'), as a computer or a course site may rename a file")
+        elif candidates:
+            notes.append(f"{len(names)} files could be {f} under a copy's name ({', '.join(names[:5])}); none "
+                         f"was graded as {f}: hand in one file named {f}")
+    return notes
 
 
 def _stage_notebook(asg, notebook, staged):

@@ -115,8 +115,12 @@ def _read_tol_pair(where, raw, base):
 
 
 def _read_policies(where, raw):
-    v = req_map(where, raw, {"top_level_code_penalty", "aliases"})
+    v = req_map(where, raw, {"top_level_code_penalty", "aliases", "accept_renamed_files"})
     p = Policies()
+    if "accept_renamed_files" in v:
+        if not isinstance(v["accept_renamed_files"], bool):
+            where.at("accept_renamed_files").fail("true or false", v["accept_renamed_files"])
+        p.accept_renamed_files = v["accept_renamed_files"]
     if "top_level_code_penalty" in v:
         p.top_level_code_penalty = number(where.at("top_level_code_penalty"), v["top_level_code_penalty"], nonneg=True)
     if "aliases" in v:

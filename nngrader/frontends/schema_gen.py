@@ -102,6 +102,7 @@ def build():
                                           "packages": {"type": "array", "items": {"type": "string"}}}},
             "policies": {"type": "object", "additionalProperties": False,
                          "properties": {"top_level_code_penalty": {"type": "number", "minimum": 0},
+                                        "accept_renamed_files": {"type": "boolean"},
                                         "aliases": {"type": "object", "additionalProperties": {
                                             "type": "array", "items": {"type": "string"}}}}},
             "defaults": {"type": "object", "additionalProperties": False,
