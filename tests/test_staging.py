@@ -224,3 +224,20 @@ def test_renamed_files_are_graded_only_as_the_policy_says(tmp_path):
     with pytest.raises(SpecError, match="accept_renamed_files"):
         (tmp_path / "again").mkdir()
         _with(tmp_path / "again", "policies: {accept_renamed_files: sometimes}")
+
+
+def test_a_contract_file_in_several_places_is_named_in_a_note(tmp_path):
+    """Which copy is meant is the student's to say: the one graded is the first in the folder's
+    order (a folder's own files, then its folders by name, each whole), and the note says so."""
+    for folder, source in (("final", CORRECT), ("old", os.path.join(ROOT, "examples", "sentiment-2layer",
+                                                                    "missing_mean", "assignment2.py"))):
+        (tmp_path / folder).mkdir()
+        shutil.copy(source, tmp_path / folder / "assignment2.py")
+    names, module, notes = _staged(assignments.load("sentiment-2layer"), tmp_path)
+    assert module == open(CORRECT).read()
+    assert notes == ["assignment2.py is in 2 places (final/assignment2.py, old/assignment2.py): graded "
+                     "final/assignment2.py, the first in the folder's order; hand in one assignment2.py"]
+    shutil.copy(CORRECT, tmp_path / "assignment2.py")       # the top folder's comes first
+    assert _staged(assignments.load("sentiment-2layer"), tmp_path)[2][0].startswith(
+        "assignment2.py is in 3 places (assignment2.py, final/assignment2.py, old/assignment2.py): graded "
+        "assignment2.py,")

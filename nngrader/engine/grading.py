@@ -183,20 +183,26 @@ def _stage_from(asg, submission, staged):
             notes.append(f"graded the file {name} as {target}")
         shutil.copy(submission, os.path.join(staged, target))
     else:
-        found, links, others = {}, [], []
+        found, links, others, copies = {}, [], [], {}
         for root, dirs, files in os.walk(submission):
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
             for f in sorted(files):
                 path = os.path.join(root, f)
-                if f in wanted and f not in found:
+                if f in wanted:
                     # a link is not followed (staging runs with the grader's rights: a link to a
                     # file the sandbox may not read would hand it to the student's code)
                     if os.path.islink(path) or not os.path.isfile(path):
                         links.append(os.path.relpath(path, submission))
                         continue
-                    found[f] = path
+                    copies.setdefault(f, []).append(os.path.relpath(path, submission))
+                    found.setdefault(f, path)
                 elif not f.startswith(".") and not os.path.islink(path) and os.path.isfile(path):
                     others.append(path)
+        for f, places in copies.items():
+            if len(places) > 1:             # which one is meant is the student's to say: the note says which was taken
+                notes.append(f"{f} is in {len(places)} places ({', '.join(places[:5])}"
+                             f"{', ...' if len(places) > 5 else ''}): graded {places[0]}, the first in the "
+                             f"folder's order; hand in one {f}")
         if asg.policies.accept_renamed_files:
             notes += _renamed_files(wanted, found, others, submission)
         home = os.path.dirname(next((found[f] for f in wanted if f in found), os.path.join(submission, "-")))
