@@ -155,10 +155,8 @@ def test_links_in_a_submission_are_not_followed_and_the_report_says_so(tmp_path)
     finally:
         shutil.rmtree(staged)
     assert notes == [
-        "2 entries of the submission left out, not being regular files or folders (symbolic links, which the "
-        "grader does not follow, or devices): everything, helpers.py",
-        "elsewhere/assignment2.pkl: not a regular file (a symbolic link, which the grader does not follow, or "
-        "a device); hand in the file itself"]
+        "3 entries of the submission left out, not being regular files or folders (symbolic links, which the "
+        "grader does not follow, or devices): code/everything, code/helpers.py, elsewhere/assignment2.pkl"]
 
 
 def test_a_module_handed_in_as_a_link_is_not_graded(tmp_path):

@@ -183,20 +183,18 @@ def _stage_from(asg, submission, staged):
             notes.append(f"graded the file {name} as {target}")
         shutil.copy(submission, os.path.join(staged, target))
     else:
-        found, links, others, copies = {}, [], [], {}
+        found, links, others, copies = {}, set(), [], {}
         for root, dirs, files in os.walk(submission):
             dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
             for f in sorted(files):
                 path = os.path.join(root, f)
                 if f in wanted:
-                    # a link is not followed (staging runs with the grader's rights: a link to a
-                    # file the sandbox may not read would hand it to the student's code)
-                    if os.path.islink(path) or not os.path.isfile(path):
-                        links.append(os.path.relpath(path, submission))
+                    if not _regular(path):
+                        links.add(path)
                         continue
                     copies.setdefault(f, []).append(os.path.relpath(path, submission))
                     found.setdefault(f, path)
-                elif not f.startswith(".") and not os.path.islink(path) and os.path.isfile(path):
+                elif not f.startswith(".") and _regular(path):
                     others.append(path)
         for f, places in copies.items():
             if len(places) > 1:             # which one is meant is the student's to say: the note says which was taken
@@ -206,11 +204,12 @@ def _stage_from(asg, submission, staged):
         if asg.policies.accept_renamed_files:
             notes += _renamed_files(wanted, found, others, submission)
         home = os.path.dirname(next((found[f] for f in wanted if f in found), os.path.join(submission, "-")))
-        notes += _stage_folder(home, staged)
-        elsewhere = [rel for rel in links if not os.path.join(submission, rel).startswith(os.path.join(home, ""))]
-        if elsewhere:                       # (the ones in `home` are in _stage_folder's note)
-            notes.append(f"{', '.join(elsewhere)}: not a regular file (a symbolic link, which the grader does "
-                         f"not follow, or a device); hand in the file itself")
+        notes += _stage_folder(home, staged, links)
+        if links:
+            names = sorted(os.path.relpath(p, submission) for p in links)
+            notes.append(f"{len(names)} entr{'y' if len(names) == 1 else 'ies'} of the submission left out, not being "
+                         f"regular files or folders (symbolic links, which the grader does not follow, or "
+                         f"devices): {', '.join(names[:5])}")
         for f, p in found.items():          # a contract file found in another folder
             if not os.path.exists(os.path.join(staged, f)):
                 shutil.copy(p, os.path.join(staged, f))
@@ -285,15 +284,21 @@ def _notebook_for_missing_module(asg, staged):
     return _stage_notebook(asg, os.path.join(staged, (named or notebooks)[0]), staged)
 
 
-def _stage_folder(home, staged):
+def _regular(path):
+    """A file staging may copy: a regular file, not a link. A link is never followed: staging
+    runs with the grader's rights, and a link to a file the sandbox may not read (the reference,
+    say) would hand its content to the student's code."""
+    return not os.path.islink(path) and os.path.isfile(path)
+
+
+def _stage_folder(home, staged, links):
     """Copy the files below `home` (not hidden, not caches, no links) within the staging bounds
-    -> notes about what was left out."""
+    -> notes about what was left out; the links and devices met are added to `links`."""
     count = size = 0
-    left_out, links = [], []
+    left_out = []
     for root, dirs, files in os.walk(home):
-        for d in dirs:
-            if not d.startswith(".") and os.path.islink(os.path.join(root, d)):
-                links.append(os.path.relpath(os.path.join(root, d), home))
+        links.update(os.path.join(root, d) for d in dirs
+                     if not d.startswith(".") and os.path.islink(os.path.join(root, d)))
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS
                          and not os.path.islink(os.path.join(root, d)))
         for f in sorted(files):
@@ -301,8 +306,8 @@ def _stage_folder(home, staged):
             rel = os.path.relpath(src, home)
             if f.startswith("."):
                 continue
-            if os.path.islink(src) or not os.path.isfile(src):
-                links.append(rel)
+            if not _regular(src):
+                links.add(src)
                 continue
             n = os.path.getsize(src)
             if count + 1 > MAX_STAGED_FILES or size + n > MAX_STAGED_BYTES:
@@ -315,10 +320,6 @@ def _stage_folder(home, staged):
     if left_out:
         notes.append(f"{len(left_out)} file(s) of the submission were not staged (beyond {MAX_STAGED_FILES} files "
                      f"or {MAX_STAGED_BYTES // 1024 ** 2} MiB): {', '.join(left_out[:5])}")
-    if links:
-        notes.append(f"{len(links)} entr{'y' if len(links) == 1 else 'ies'} of the submission left out, not being "
-                     f"regular files or folders (symbolic links, which the grader does not follow, or "
-                     f"devices): {', '.join(sorted(links)[:5])}")
     return notes
 
 

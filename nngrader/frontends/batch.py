@@ -690,32 +690,32 @@ def write_csv(path, asg, states, people=None):
             total = "" if row["total"] is None else f"{row['total']:g}"
             scores = ([total, f"{row['max']:g}"] + [f"{row['checks'][n]:g}" if n in row["checks"] else "" for n in names]
                       + [row["status"]])
-            for person in _submitters(people, s) if people is not None else [None]:
-                w.writerow([gradebook_text(s["student"])]
-                           + [gradebook_text(person[k]) for k in roster.FIELDS if person is not None] + scores)
+            for person in _submitters(people, s) if people is not None else [{}]:
+                w.writerow([gradebook_text(s["student"])] + [gradebook_text(person[k]) for k in person] + scores)
     os.replace(tmp, path)
 
 
 def _submitters(people, state):
     """The roster's submitters of a submission -> [{name, sid, email}] (one with all three
     empty when the roster does not list it)."""
-    return people.get(_entry_name(state)) or people.get(state["student"]) or [dict.fromkeys(roster.FIELDS, "")]
+    return people.get(_roster_key(people, state)) or [dict.fromkeys(roster.FIELDS, "")]
 
 
-def _entry_name(state):
-    """The name of the submission's entry in the class folder (what a roster lists)."""
-    return os.path.basename(os.path.normpath(state.get("submission") or state["student"]))
+def _roster_key(people, state):
+    """The roster's key for a submission: the name of its entry in the class folder (or its
+    student id), or None when the roster does not list it."""
+    entry = os.path.basename(os.path.normpath(state.get("submission") or state["student"]))
+    return next((k for k in (entry, state["student"]) if k in people), None)
 
 
 def roster_summary(people, states):
     """summary.json's `roster`: how many submitters, the submissions it does not list, and the
     ones it lists that are not in the folder (nothing of theirs was graded)."""
-    listed = {_entry_name(s) for s in states} | {s["student"] for s in states}
+    keys = {s["student"]: _roster_key(people, s) for s in states}
     return {"file": roster.ROSTER_FILE,
             "submitters": sum(len(p) for p in people.values()),
-            "not_in_roster": sorted(s["student"] for s in states
-                                    if _entry_name(s) not in people and s["student"] not in people),
-            "missing_submissions": sorted(k for k in people if k not in listed)}
+            "not_in_roster": sorted(student for student, key in keys.items() if key is None),
+            "missing_submissions": sorted(set(people) - set(keys.values()))}
 
 
 def summarize(asg, states, graded, reused, seconds, jobs, reference_score=None, submissions=None):
