@@ -55,6 +55,7 @@ class Worker:
         self.handles = {}
         self.next_handle = 1
         self.results = None             # within a batch: what its requests returned (encoded)
+        self.generators = None          # the seeded random generators (Generators)
 
     # ---- values crossing the boundary -------------------------------------------------
     def encode(self, value, keep, depth=0):
@@ -278,6 +279,9 @@ class Worker:
                 raise _Missing(f"{type(obj).__name__}.{req['attr']}" + instead)
         setattr(obj, req["attr"], self.resolve(req["value"]))
         return None
+
+    def op_reseed(self, req):
+        return self.generators.seed(int(req["seed"]))
 
     def op_release(self, req):
         self.handles.clear()
@@ -757,6 +761,58 @@ PATH_FDS = []                   # descriptors of the import folders (as root; se
 RANDOM_SEED = 0
 
 
+class Generators:
+    """The random generators a submission draws from without a seed of its own, seeded by the
+    grader: NumPy's global one (np.random.rand, randn, ...), `random`'s, and the entropy behind
+    an unseeded NumPy generator (np.random.default_rng(), PCG64(), RandomState()), which would
+    otherwise come from the operating system and change at every grading.
+
+    The objects are taken when the worker starts, before any student code runs: a submission that
+    replaces np.random.seed or random.seed does not change what seeding does. `seed` also says
+    whether anything drew from them since the last seeding (their states moved, or an unseeded
+    generator was made), which tells the grading side whether another seed could change a result.
+    (`random.Random()` made by the submission and seeds taken from the clock stay unseeded.)"""
+
+    def __init__(self, np):
+        import random
+        self.numpy = np.random.mtrand._rand             # what np.random.rand & co. draw from
+        self.stdlib = random._inst                      # what random.random & co. draw from
+        self.module = _entropy_module(np)
+        self.random = random.Random
+        self.mark = None
+        self.made = [0]
+
+    def _state(self):
+        keys = self.numpy.get_state(legacy=True)
+        return (keys[0], keys[1].tobytes(), int(keys[2]), int(keys[3]), float(keys[4])), self.stdlib.getstate()
+
+    def seed(self, seed):
+        """Seed them all with `seed` -> whether anything drew from them since the last seeding."""
+        drew = self.mark is not None and (self.made[0] > 0 or self._state() != self.mark)
+        self.numpy.seed(seed)
+        self.stdlib.seed(seed)
+        if self.module is not None:
+            source, made = self.random(seed), [0]
+
+            def randbits(k):
+                made[0] += 1
+                return source.getrandbits(k)
+            self.module.randbits = randbits
+            self.made = made
+        self.mark = self._state()
+        return drew
+
+
+def _entropy_module(np):
+    """The module whose `randbits` gives an unseeded NumPy generator its entropy (NumPy 1.17
+    and later: `from secrets import randbits`), or None."""
+    for name in ("bit_generator", "_bit_generator"):
+        module = getattr(np.random, name, None)
+        if module is not None and callable(getattr(module, "randbits", None)):
+            return module
+    return None
+
+
 def _flush_std_streams():
     """Flush stdout and stderr before a process ends; the submission may have replaced or closed
     them, and then what it printed is lost: say so on the raw descriptor 2 instead."""
@@ -917,16 +973,16 @@ def _serve(fd_in, fd_out, scratch, drop):
     STAND_INS.scratch = scratch
     sys.meta_path.append(STAND_INS)             # last: only what no real finder found
     import pickle
-    import random
     import numpy as np
-    np.random.seed(RANDOM_SEED)
-    random.seed(RANDOM_SEED)
+    generators = Generators(np)
+    generators.seed(RANDOM_SEED)
     import gc
     # What is loaded now (the interpreter, NumPy, the preloaded modules) is never garbage:
     # collections skip it, so a full one costs what the submission made, and a forked worker
     # leaves the server's pages shared instead of writing to every one of them.
     gc.freeze()
     worker = Worker(np, {}, scratch)
+    worker.generators = generators
     P.send(fd_out, (P.READY, None, {}), pickle)     # started: no student code has run yet
     while True:
         try:

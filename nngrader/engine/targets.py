@@ -311,6 +311,15 @@ class StudentTarget:
         return self._do({"op": Op.SETATTR, "handle": handle.hid, "attr": attr,
                          "value": self._encode(value)}, f"setting {handle.type_name}.{attr}")
 
+    def reseed(self, seed):
+        """Seed the random generators the submission draws from without a seed of its own
+        (NumPy's global one, `random`'s, and the entropy of an unseeded NumPy generator; see
+        worker.Generators) -> whether its code drew from them since they were last seeded.
+        Replies kept for calls made alike (`_reuse_key`) are dropped: a call that draws answers
+        otherwise now."""
+        self._replies.clear()
+        return self._do({"op": Op.RESEED, "seed": int(seed)}, "seeding the random generators") is True
+
     def release(self):
         """Drop the objects the worker keeps behind handles (none kept: nothing to ask)."""
         if not self._kept:

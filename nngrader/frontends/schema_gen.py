@@ -41,6 +41,7 @@ FIELD_SCHEMAS = {
     "iterations": {"type": "integer", "minimum": 1},
     "expect": {"enum": ["decrease", "match_reference"]}, "min_decrease": NUMBER,
     "min_accuracy": NUMBER, "cases": {"type": "integer", "minimum": 1},
+    "attempts": {"type": "integer", "minimum": 1},
     "if_absent": {"enum": ["pass", "fail"]}, "file": {"type": "string"}, "fixture": {"type": "string"},
     "keys": {"type": "array", "items": {"type": "string"}},
     # program / outputs
