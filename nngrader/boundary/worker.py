@@ -281,7 +281,8 @@ class Worker:
         return None
 
     def op_reseed(self, req):
-        return self.generators.seed(int(req["seed"]))
+        seed = req["seed"]
+        return self.generators.seed(None if seed is None else int(seed))
 
     def op_release(self, req):
         self.handles.clear()
@@ -769,8 +770,9 @@ class Generators:
 
     The objects are taken when the worker starts, before any student code runs: a submission that
     replaces np.random.seed or random.seed does not change what seeding does. `seed` also says
-    whether anything drew from them since the last seeding (their states moved, or an unseeded
-    generator was made), which tells the grading side whether another seed could change a result.
+    whether anything drew from them since the last seeding or mark (their states moved, or an
+    unseeded generator was made), which tells the grading side whether another seed could change
+    a result.
     (`random.Random()` made by the submission and seeds taken from the clock stay unseeded.)"""
 
     def __init__(self, np):
@@ -787,8 +789,13 @@ class Generators:
         return (keys[0], keys[1].tobytes(), int(keys[2]), int(keys[3]), float(keys[4])), self.stdlib.getstate()
 
     def seed(self, seed):
-        """Seed them all with `seed` -> whether anything drew from them since the last seeding."""
+        """Seed them all with `seed` (None: leave them as they are, only mark where they are now)
+        -> whether anything drew from them since the last mark."""
         drew = self.mark is not None and (self.made[0] > 0 or self._state() != self.mark)
+        if seed is None:
+            self.made[0] = 0
+            self.mark = self._state()
+            return drew
         self.numpy.seed(seed)
         self.stdlib.seed(seed)
         if self.module is not None:

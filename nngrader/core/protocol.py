@@ -28,8 +28,9 @@ class Op:
     SETATTR = "setattr"
     RELEASE = "release"
     RUN_PROGRAM = "run_program"
-    # {"op": RESEED, "seed": int}: seed the generators the submission draws from without a seed
-    # of its own -> whether anything drew from them since they were last seeded
+    # {"op": RESEED, "seed": int or None}: seed the generators the submission draws from without
+    # a seed of its own (None: only mark their state) -> whether anything drew from them since
+    # they were last seeded or marked
     RESEED = "reseed"
     # {"op": BATCH, "requests": [request, ...]}: run them in order, one reply frame each, and
     # stop after the first reply that is not REPLY_OK (no frame follows it)

@@ -314,11 +314,14 @@ class StudentTarget:
     def reseed(self, seed):
         """Seed the random generators the submission draws from without a seed of its own
         (NumPy's global one, `random`'s, and the entropy of an unseeded NumPy generator; see
-        worker.Generators) -> whether its code drew from them since they were last seeded.
-        Replies kept for calls made alike (`_reuse_key`) are dropped: a call that draws answers
+        worker.Generators), or with seed None leave them as they are and mark their state ->
+        whether its code drew from them since they were last seeded or marked. After a seed,
+        replies kept for calls made alike (`_reuse_key`) are dropped: a call that draws answers
         otherwise now."""
-        self._replies.clear()
-        return self._do({"op": Op.RESEED, "seed": int(seed)}, "seeding the random generators") is True
+        if seed is not None:
+            self._replies.clear()
+        return self._do({"op": Op.RESEED, "seed": None if seed is None else int(seed)},
+                        "seeding the random generators") is True
 
     def release(self):
         """Drop the objects the worker keeps behind handles (none kept: nothing to ask)."""

@@ -14,13 +14,14 @@ returns, and a score the reference computes from it (accuracy on the held-back p
       min_accuracy: 0.75
       attempts: 3
 
-`attempts` (default 1): how many runs the steps get to reach `min_accuracy`. Before run k
-(k = 0, 1, ...) the random generators the submission draws from without a seed of its own are
-seeded with the check's seed + k, so a run never depends on the checks before it. Another run
-follows one that missed only when that run drew from those generators (a run that did not would
-return the same again) and returned other parameters than the run before it (a submission that
-seeds its own generator gets the same start at every run). The check passes when a run reaches
-`min_accuracy`; the feedback gives every run's accuracy.
+`attempts` (default 1): how many runs the steps get to reach `min_accuracy`. The first run
+meets the random generators the submission draws from without a seed of its own as they are
+(seeded by the worker, or by the submission's own module-level `np.random.seed`); before run k
+(k = 1, 2, ...) the grader seeds them with the check's seed + k. Another run follows one that
+missed only when that run drew from those generators (a run that did not would return the same
+again), and counts only when it returns other parameters than the run before it (a submission
+that seeds its own generator in the trainer gets the same start at every run). The check passes
+when a run reaches `min_accuracy`; the feedback gives every run's accuracy.
 """
 from dataclasses import dataclass
 
@@ -73,7 +74,7 @@ def run(check, ctx):
     accuracies, previous, stopped = [], None, ""
     for k in range(cfg.attempts):
         try:
-            drew = ctx.student.reseed(check.seed + k)
+            drew = ctx.student.reseed(check.seed + k if k else None)
         except StudentFailure as exc:
             return _failed(checked, search.Problem(env={}, draw=None, failure=exc), hidden)
         if k and not drew:
