@@ -200,3 +200,27 @@ def test_a_submission_replacing_the_seed_functions_does_not_change_reseeding(tar
     t.call("sabotage", [[0]])
     t.reseed(7)
     assert (t.call("legacy", [[0]]), t.call("stdlib", [[0]])) == first
+
+
+def test_string_hashing_is_the_same_in_every_worker(tmp_path):
+    """A set of words iterated in hash order (a vocabulary built with set()) gives the same order
+    in every worker, started or forked from a batch's server: grades do not change between runs."""
+    from nngrader.boundary import forkserver
+    folder = tmp_path / "vocab"
+    folder.mkdir()
+    (folder / "mod.py").write_text("def vocabulary(words):\n    return list(set(words))\n")
+    words = [["happy", "sad", "great", "awful", "movie", "today", "love", "hate", "fun", "boring"]]
+    orders = []
+    for forked in (False, False, True, True):
+        if forked:
+            forkserver.enable()
+        try:
+            proc = StudentProcess(str(folder), ["mod"], Limits())
+            try:
+                orders.append(tuple(StudentTarget(proc).call("vocabulary", words)))
+            finally:
+                proc.close()
+        finally:
+            if forked:
+                forkserver.disable()
+    assert len(set(orders)) == 1, orders

@@ -1,7 +1,7 @@
 """Warm workers for a batch: a fork server that has started the interpreter and loaded NumPy
 once, from which every student worker is forked fresh.
 
-Starting a worker (`python -I -S -B -u worker.py`, NumPy and the preloaded modules) costs a
+Starting a worker (`python -s -S -B -u -P worker.py`, NumPy and the preloaded modules) costs a
 tenth of a second or more, per submission. While a batch grades (`enable()`), each grading
 process starts one server (`worker.py --server`, prepared exactly like a worker but never
 importing student code) and `StudentProcess.start` asks it for workers instead: the server
@@ -25,6 +25,16 @@ import time
 from nngrader.core.errors import WorkerStartError
 
 SERVER_TIMEOUT = 120.0          # starting the server and NumPy is the harness's business (as a worker's)
+# How a worker's (and the server's) interpreter starts: no user site-packages (-s), no `site` (-S),
+# no bytecode written (-B), unbuffered (-u), and on Python 3.11+ not the script's folder on
+# sys.path (-P; on 3.10 the worker removes it before it imports anything of ours). Not -I, which
+# would also ignore PYTHONHASHSEED: the environment is the grader's own (`WORKER_ENV`, nothing
+# else), and in it PYTHONHASHSEED fixes the order of a set of strings, as the worker's seeded
+# generators fix the numbers a submission draws (a vocabulary built with set() must not change a
+# grade from one run to the next).
+INTERPRETER_FLAGS = ["-s", "-S", "-B", "-u"] + (["-P"] if sys.version_info >= (3, 11) else [])
+WORKER_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "PYTHONHASHSEED": "0",
+              "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
 _ENABLED = False
 _SERVER = None                  # the server of this process (a forked process starts its own)
 spawned = 0                     # workers forked in this process (for tests and the benchmark)
@@ -97,7 +107,7 @@ class Server:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-B", "-u", worker, "--server", str(theirs.fileno()),
+                [sys.executable, *INTERPRETER_FLAGS, worker, "--server", str(theirs.fileno()),
                  "root" if as_root else "-"] + list(site_dirs),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, cwd="/", env=env,
                 pass_fds=(theirs.fileno(),))

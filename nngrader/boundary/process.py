@@ -7,7 +7,7 @@ decoded by `wire` into plain data before any comparison sees it.
 Containment (`containment`), in the order a worker lives:
 - start: as root, the harness's own folders are closed to others and a user id of its own is
   claimed for this submission (no other grading shares it, so its process count, its processes
-  and its files are this submission's alone). The worker (`python -I -S -B -u worker.py`, or in
+  and its files are this submission's alone). The worker (`python -s -S -B -u -P worker.py`, or in
   a batch the same forked from a warm server, `forkserver`) gets its own session, rlimits
   (address space, CPU, file size, no core files, process count), an empty environment, a
   scratch folder holding copies of the submission and the support files, and stdout/stderr on
@@ -144,9 +144,8 @@ class StudentProcess:
         rep_r, rep_w = os.pipe()
         out_r, out_w = os.pipe()
         site_dirs = sorted({os.path.dirname(os.path.dirname(np.__file__))})
-        env = {"PATH": "/usr/bin:/bin", "HOME": self.scratch, "TMPDIR": self.scratch, "LANG": "C.UTF-8",
-               "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-               "MPLBACKEND": "Agg", "MPLCONFIGDIR": os.path.join(self.scratch, ".matplotlib")}
+        env = dict(forkserver.WORKER_ENV, HOME=self.scratch, TMPDIR=self.scratch,
+                   MPLCONFIGDIR=os.path.join(self.scratch, ".matplotlib"))
         if self._uses("matplotlib"):
             env["NNGRADER_PRELOAD"] = "matplotlib"
         # As root, the worker starts privileged (so it can load Python and NumPy from wherever
@@ -156,7 +155,7 @@ class StudentProcess:
             self.proc = self._forked(req_r, rep_w, out_w, site_dirs, env, drop)
             if self.proc is None:
                 self.proc = subprocess.Popen(
-                    [sys.executable, "-I", "-S", "-B", "-u", WORKER, str(req_r), str(rep_w), self.scratch, drop]
+                    [sys.executable, *forkserver.INTERPRETER_FLAGS, WORKER, str(req_r), str(rep_w), self.scratch, drop]
                     + site_dirs,
                     stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, cwd=self.scratch,
                     env=env, pass_fds=(req_r, rep_w), start_new_session=True, preexec_fn=self._preexec)

@@ -1,7 +1,7 @@
 """The student worker: the only process that imports and runs submitted code.
 
 Started by `nngrader.boundary.process` as
-`python -I -S -B -u worker.py PROTO_IN PROTO_OUT SCRATCH DROP SITE...` with stdout/stderr on a
+`python -s -S -B -u -P worker.py PROTO_IN PROTO_OUT SCRATCH DROP SITE...` with stdout/stderr on a
 pipe the grading side drains. DROP is "-" or "UID:GID:NPROC": as root it imports NumPy, then
 becomes that user before any student code runs. It uses the standard library, NumPy, and the
 protocol module `nngrader/core/protocol.py`, loaded by file path before any student code runs:
