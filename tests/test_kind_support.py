@@ -82,7 +82,7 @@ def test_a_correct_train_nn_from_an_unlucky_start_passes_on_the_next_seed(tmp_pa
     assert one.lines[0].startswith("accuracy on the held-back part is 50.0%, below the required 75%")
     three = _train_nn(assignments.load("sentiment-2layer"), sub)
     assert three.passed
-    assert three.checked.endswith("(yours: 88.8%, in run 2 of up to 3, each from another seed of your random "
+    assert three.checked.endswith("(yours: 88.8%, in run 2 of up to 5, each from another seed of your random "
                                   "generators; the run before reached 50.0%)")
 
 
@@ -90,7 +90,7 @@ def test_a_train_nn_that_never_learns_fails_after_every_run(tmp_path):
     sub = _submission(tmp_path, "ascent", _source(bug=ASCENT))
     out = _train_nn(assignments.load("sentiment-2layer"), sub)
     assert not out.passed
-    assert " in 3 runs from different seeds of your random generators, below the required 75%" in out.lines[0]
+    assert " in 5 runs from different seeds of your random generators, below the required 75%" in out.lines[0]
     assert not any(line.startswith("  only one run") for line in out.lines)
 
 
@@ -100,7 +100,7 @@ def test_a_train_nn_that_seeds_numpy_itself_is_run_twice_at_most(tmp_path):
     sub = _submission(tmp_path, "own_seed", _source(start=own_seed, bug=ASCENT))
     out = _train_nn(assignments.load("sentiment-2layer"), sub)
     assert not out.passed and ", below the required 75%" in out.lines[0] and " runs " not in out.lines[0]
-    assert out.lines[1] == ("  only one run of up to 3: from the grader's next seed your code returned the very "
+    assert out.lines[1] == ("  only one run of up to 5: from the grader's next seed your code returned the very "
                             "same parameters")
 
 
@@ -111,7 +111,7 @@ def test_a_train_nn_that_draws_nothing_from_the_seeded_generators_is_run_once(tm
     sub = _submission(tmp_path, "no_draws", _source(start=start, bug=ASCENT))
     out = _train_nn(assignments.load("sentiment-2layer"), sub)
     assert not out.passed
-    assert out.lines[1] == ("  only one run of up to 3: your code drew nothing from the random generators the "
+    assert out.lines[1] == ("  only one run of up to 5: your code drew nothing from the random generators the "
                             "grader seeds, so another seed would not change what it returns")
 
 

@@ -12,7 +12,7 @@ returns, and a score the reference computes from it (accuracy on the held-back p
       score_steps: [{call: test_accuracy, args: [{file: tweets.pkl}, W1, b1, W2, b2],
                      returns: {name: accuracy}}]
       min_accuracy: 0.75
-      attempts: 3
+      attempts: 5
 
 `attempts` (default 1): how many runs the steps get to reach `min_accuracy`. The first run
 meets the random generators the submission draws from without a seed of its own as they are
