@@ -143,6 +143,8 @@ DRAWS = """
     def sabotage(*_):
         np.random.seed = lambda *a, **k: None
         random.seed = lambda *a, **k: None
+        random._inst.seed = lambda *a, **k: None
+        random.Random.seed = lambda *a, **k: None
         return 0.0
 """
 

@@ -779,6 +779,9 @@ class Generators:
         import random
         self.numpy = np.random.mtrand._rand             # what np.random.rand & co. draw from
         self.stdlib = random._inst                      # what random.random & co. draw from
+        # the class's own functions, called on the instance: replacing them on it or on the class
+        # later changes nothing here
+        self.stdlib_seed, self.stdlib_state = random.Random.seed, random.Random.getstate
         self.module = _entropy_module(np)
         self.random = random.Random
         self.mark = None
@@ -786,7 +789,8 @@ class Generators:
 
     def _state(self):
         keys = self.numpy.get_state(legacy=True)
-        return (keys[0], keys[1].tobytes(), int(keys[2]), int(keys[3]), float(keys[4])), self.stdlib.getstate()
+        return ((keys[0], keys[1].tobytes(), int(keys[2]), int(keys[3]), float(keys[4])),
+                self.stdlib_state(self.stdlib))
 
     def seed(self, seed):
         """Seed them all with `seed` (None: leave them as they are, only mark where they are now)
@@ -797,7 +801,7 @@ class Generators:
             self.mark = self._state()
             return drew
         self.numpy.seed(seed)
-        self.stdlib.seed(seed)
+        self.stdlib_seed(self.stdlib, seed)
         if self.module is not None:
             source, made = self.random(seed), [0]
 

@@ -33,6 +33,7 @@ from nngrader.engine.kind import Kind
 from nngrader.engine.parameters import check_shapes, parse_score, parse_shapes, score
 
 FIELDS = ("steps", "shapes", "dims", "score_steps", "min_accuracy", "attempts")
+SEEDS = 2 ** 32                 # NumPy's global generator takes seeds below this
 
 
 @dataclass
@@ -74,7 +75,7 @@ def run(check, ctx):
     accuracies, previous, stopped = [], None, ""
     for k in range(cfg.attempts):
         try:
-            drew = ctx.student.reseed(check.seed + k if k else None)
+            drew = ctx.student.reseed((check.seed + k) % SEEDS if k else None)
         except StudentFailure as exc:
             return _failed(checked, search.Problem(env={}, draw=None, failure=exc), hidden)
         if k and not drew:
