@@ -92,6 +92,19 @@ def test_a_train_nn_that_never_learns_fails_after_every_run(tmp_path):
     assert not out.passed
     assert " in 5 runs from different seeds of your random generators, below the required 75%" in out.lines[0]
     assert not any(line.startswith("  only one run") for line in out.lines)
+    assert not any("in the order" in line for line in out.lines)           # no order makes it learn
+
+
+def test_parameters_returned_in_another_order_are_named(tmp_path):
+    source = _source(start=SEEDED_START).replace(
+        "        W1, b1, W2, b2 = update_params(X, y, W1, b1, W2, b2, lr)\n    return W1, b1, W2, b2",
+        "        W1, b1, W2, b2 = update_params(X, y, W1, b1, W2, b2, lr)\n    return W1, W2, b1, b2")
+    out = _train_nn(assignments.load("sentiment-2layer"), _submission(tmp_path, "order", source))
+    assert not out.passed
+    assert out.lines[:2] == [
+        "b1: shape (1, 4), expected (4,) or (4, 1)",
+        "  hint: your train_nn returns its values in the order (W1, W2, b1, b2): in that order they have the shapes "
+        "asked and reach 88.8% on the held-back part; the expected order is (W1, b1, W2, b2) [mistake: swapped_returns]"]
 
 
 def test_a_train_nn_that_seeds_numpy_itself_is_run_twice_at_most(tmp_path):

@@ -2,6 +2,8 @@
 symbols bound to the first size they meet, and a score the reference computes from them (an
 accuracy on held-back data). Shared by the `support` and `submitted_pickle` kinds.
 """
+import itertools
+
 import numpy as np
 
 from nngrader.core.errors import HarnessBug, SpecError
@@ -60,3 +62,23 @@ def score(ctx, cfg, values):
     if not 0.0 <= acc <= 1.0:
         raise HarnessBug(f"the reference's score steps returned accuracy {acc!r}, not a fraction in [0, 1]")
     return acc
+
+
+def reordered(ctx, cfg, values, names, max_names=6):
+    """Evidence that a call returned its results `names` in another order: the one order, other
+    than as returned, under which the values have the shapes asked and reach `min_accuracy` ->
+    (that order position by position, the accuracy), or None (no such order, several, more than
+    `max_names` results, or no score to tell them apart). Only orders that fit the shapes are scored."""
+    if not cfg.score_steps or not 2 <= len(names) <= max_names or not all(n in values for n in names):
+        return None
+    found = []
+    for perm in itertools.permutations(range(len(names))):
+        if perm == tuple(range(len(names))):
+            continue
+        permuted = dict(values, **{names[j]: values[names[i]] for i, j in enumerate(perm)})
+        if check_shapes(permuted, cfg.shapes, cfg.dims):
+            continue
+        acc = score(ctx, cfg, permuted)
+        if acc >= cfg.min_accuracy:
+            found.append((tuple(names[j] for j in perm), acc))
+    return found[0] if len(found) == 1 else None

@@ -30,7 +30,7 @@ from nngrader.core.model import integer
 from nngrader.core.outcome import Outcome
 from nngrader.engine import comparison, feedback, scenario, search
 from nngrader.engine.kind import Kind
-from nngrader.engine.parameters import check_shapes, parse_score, parse_shapes, score
+from nngrader.engine.parameters import check_shapes, parse_score, parse_shapes, reordered, score
 
 FIELDS = ("steps", "shapes", "dims", "score_steps", "min_accuracy", "attempts")
 SEEDS = 2 ** 32                 # NumPy's global generator takes seeds below this
@@ -87,7 +87,8 @@ def run(check, ctx):
             return _failed(checked, problem, hidden)
         problems = check_shapes(env, cfg.shapes, cfg.dims)
         if problems:
-            return Outcome(False, checked, lines=problems, short=problems[0])
+            lines = problems + _order_hint(ctx, cfg, env)
+            return Outcome(False, checked, lines=lines, short=problems[0])
         if not cfg.score_steps:
             return Outcome(True, checked)
         returned = _returned(env, cfg.shapes)
@@ -111,7 +112,22 @@ def run(check, ctx):
             "the trained parameters do not separate the classes (check the update, the learning rate, "
             "and that features are built with extract_features)")
     lines = [line] + ([f"  only one run of up to {cfg.attempts}: {stopped}"] if stopped and len(accuracies) == 1 else [])
-    return Outcome(False, checked, lines=lines, short=line)
+    return Outcome(False, checked, lines=lines + _order_hint(ctx, cfg, env), short=line)
+
+
+def _order_hint(ctx, cfg, env):
+    """A line naming the order a call returned its results in, when exactly one other order gives
+    values of the shapes asked that reach the accuracy (parameters.reordered); else nothing."""
+    for step in cfg.steps:
+        names = [r.name for r in step.returns if not r.handle] if step.op == "call" and isinstance(
+            step.returns, list) else []
+        found = reordered(ctx, cfg, env, names)
+        if found:
+            order, acc = found
+            return [f"  hint: your {step.target} returns its values in the order ({', '.join(order)}): in that "
+                    f"order they have the shapes asked and reach {acc:.1%} on the held-back part; the expected "
+                    f"order is ({', '.join(names)}) [mistake: swapped_returns]"]
+    return []
 
 
 def _failed(checked, problem, hidden):
