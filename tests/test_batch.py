@@ -778,6 +778,31 @@ def test_an_output_folder_among_the_submissions_is_left_out_of_the_class(tmp_pat
         "student", "bob"]
 
 
+@pytest.mark.slow
+def test_a_second_batch_on_the_same_output_folder_stops_and_names_the_first(tmp_path):
+    """Two TAs (or one command started twice) on one OUT_DIR would overwrite each other's results."""
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "bob.py").write_text(_correct_source())
+    out = tmp_path / "out"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from nngrader.frontends import batch; "
+                               "batch._hold(sys.argv[1]); print('held', flush=True); time.sleep(600)", str(out)],
+                              cwd=REPO, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "held\n"
+        done = _cli("batch", str(tmp_path / "subs"), "--assignment", ASSIGNMENT, "--out", str(out))
+        assert done.returncode == 2
+        assert done.stderr.startswith(f"error: another batch is writing to {out} (process {holder.pid}, started ")
+        assert "wait for it to end, or give --out another folder" in done.stderr
+        assert sorted(os.listdir(out)) == [batch.LOCK_FILE]                 # nothing of bob was written
+    finally:
+        holder.kill()                   # killed outright: the kernel lets go of the lock
+        holder.wait()
+    done = _cli("batch", str(tmp_path / "subs"), "--assignment", ASSIGNMENT, "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert [r[0] for r in csv.reader(open(out / "grades.csv", encoding="utf-8"))] == ["student", "bob"]
+
+
 def test_a_student_id_never_takes_the_place_of_the_class_files(tmp_path):
     (tmp_path / "grades.csv").mkdir()
     for name in ("grades.csv.zip", "scores.png", "summary.json.zip"):

@@ -150,8 +150,8 @@ def test_a_gradescope_export_is_graded_with_its_students_named(tmp_path):
     summary = json.load(open(os.path.join(out, "summary.json"), encoding="utf-8"))
     assert summary["submissions"] == 3 and summary["scores"]["mean"] == 80.3333     # per submission, not per row
     assert summary["roster"]["not_in_roster"] == ["submission_1003"]
-    assert sorted(os.listdir(out)) == ["diagnoses.png", "grades.csv", "loss_curves.png", "pass_rate.png",
-                                       "reference_curves.json", "scores.png", "submission_1001",
+    assert sorted(os.listdir(out)) == [".batch.lock", "diagnoses.png", "grades.csv", "loss_curves.png",
+                                       "pass_rate.png", "reference_curves.json", "scores.png", "submission_1001",
                                        "submission_1002", "submission_1003", "summary.json"]
 
 

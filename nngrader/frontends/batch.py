@@ -35,6 +35,7 @@ OUT_DIR/
     *.png             figures (nngrader.frontends.figures)
 """
 import csv
+import fcntl
 import hashlib
 import importlib.metadata
 import json
@@ -64,6 +65,7 @@ MISTAKE_TAG = re.compile(r"\[mistake: ([A-Za-z0-9_]+)\]")
 _BATCH = None                   # what the grading processes inherit (set before they fork)
 # what the batch writes at the top of OUT_DIR, beside one folder per student
 OUTPUT_FILES = ("grades.csv", "grades.csv.tmp", "summary.json", "reference_curves.json") + figures.FILES
+LOCK_FILE = ".batch.lock"       # in OUT_DIR: held while a batch writes there (`_hold`); hidden, never a student's
 # entries of a class folder that are never a student's, with why (summary.json's `left_out`)
 NOT_SUBMISSIONS = {
     "__MACOSX": "the resource forks macOS adds to a zip it makes, not a submission",
@@ -435,90 +437,117 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True, 
     left_out = []
     entries = discover(folder, exclude=[out_dir], left_out=left_out)
     os.makedirs(out_dir, exist_ok=True)
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        # the class's submissions and results are closed to the sandbox's user (a student's code
-        # must not read a classmate's files or feedback), as the course folder is
-        containment.close_to_others([folder, out_dir])
-    checks = checks_digest(asg, overrides)
-    states, pending = {}, []
-    for e in entries:
-        digests = {"submission_digest": submission_digest(e.path), "checks_digest": checks}
-        old = _reusable(out_dir, e, digests)
-        if old is not None:
-            states[e.student] = dict(old, reused=True)
-        else:
-            pending.append((e, digests))
-    reused = len(states)
-    reference_score, ref_curves, interrupted = None, {}, None
-    drawer = figures.Drawer(asg)        # loads matplotlib while the batch grades
-    memo_before = memo.ACTIVE
-    memo.ACTIVE = memo.Memo()
-    forkserver.enable()                 # warm workers: forked from a server, fresh for each submission
+    lock = _hold(out_dir)               # one batch at a time writes to OUT_DIR
     try:
-        pooled = jobs > 1 and len(pending) > 1
-        if not pending:
-            ref_curves = _stored_reference_curves(out_dir)
-        elif not pooled:
-            # Once per batch: fixtures verified, examples recorded, the reference's own score and curves
-            # (in a pool, the first task of one of its processes while the others grade the students).
-            reference_score, ref_curves = _grade_reference(asg, overrides)
-        bar = _progress(len(pending), stream)
-        try:
-            if pooled:
-                reference_score, ref_curves = _pooled(pending, out_dir, asg, overrides, jobs, states, bar, pin)
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            # the class's submissions and results are closed to the sandbox's user (a student's code
+            # must not read a classmate's files or feedback), as the course folder is
+            containment.close_to_others([folder, out_dir])
+        checks = checks_digest(asg, overrides)
+        states, pending = {}, []
+        for e in entries:
+            digests = {"submission_digest": submission_digest(e.path), "checks_digest": checks}
+            old = _reusable(out_dir, e, digests)
+            if old is not None:
+                states[e.student] = dict(old, reused=True)
             else:
+                pending.append((e, digests))
+        reused = len(states)
+        reference_score, ref_curves, interrupted = None, {}, None
+        drawer = figures.Drawer(asg)        # loads matplotlib while the batch grades
+        memo_before = memo.ACTIVE
+        memo.ACTIVE = memo.Memo()
+        forkserver.enable()                 # warm workers: forked from a server, fresh for each submission
+        try:
+            pooled = jobs > 1 and len(pending) > 1
+            if not pending:
+                ref_curves = _stored_reference_curves(out_dir)
+            elif not pooled:
+                # Once per batch: fixtures verified, examples recorded, the reference's own score and curves
+                # (in a pool, the first task of one of its processes while the others grade the students).
+                reference_score, ref_curves = _grade_reference(asg, overrides)
+            bar = _progress(len(pending), stream)
+            try:
+                if pooled:
+                    reference_score, ref_curves = _pooled(pending, out_dir, asg, overrides, jobs, states, bar, pin)
+                else:
+                    for e, digests in pending:
+                        states[e.student] = grade_one(e, out_dir, asg, overrides, digests)
+                        bar.update(1)
+            except (Interrupted, KeyboardInterrupt) as exc:
+                # Stopped (Ctrl-C, SIGTERM, SIGHUP): the gradings in progress were ended as any
+                # interrupted grading ends; what was graded is kept, and a re-run grades the rest.
+                interrupted = str(exc) if isinstance(exc, Interrupted) else "SIGINT"
                 for e, digests in pending:
-                    states[e.student] = grade_one(e, out_dir, asg, overrides, digests)
-                    bar.update(1)
-        except (Interrupted, KeyboardInterrupt) as exc:
-            # Stopped (Ctrl-C, SIGTERM, SIGHUP): the gradings in progress were ended as any
-            # interrupted grading ends; what was graded is kept, and a re-run grades the rest.
-            interrupted = str(exc) if isinstance(exc, Interrupted) else "SIGINT"
-            for e, digests in pending:
-                # graded and written just before the stop, its result not yet received here
-                if e.student not in states:
-                    done = _reusable(out_dir, e, digests)
-                    if done is not None:
-                        states[e.student] = done
+                    # graded and written just before the stop, its result not yet received here
+                    if e.student not in states:
+                        done = _reusable(out_dir, e, digests)
+                        if done is not None:
+                            states[e.student] = done
+            finally:
+                bar.close()
+                _BATCH = None
+        except BaseException:
+            drawer.close()
+            raise
         finally:
-            bar.close()
-            _BATCH = None
-    except BaseException:
-        drawer.close()
-        raise
+            memo.ACTIVE = memo_before
+            forkserver.disable()
+            containment.release_parked()
+        if when_graded is not None:
+            when_graded()
+        try:
+            seconds = time.monotonic() - started
+            ordered = [states.get(e.student) or _not_graded_state(e, asg) for e in entries]
+            graded = [s for s in ordered if s["row"]["status"] != STATUS_NOT_GRADED]
+            write_csv(os.path.join(out_dir, "grades.csv"), asg, ordered, people)
+            summary = summarize(asg, graded, graded=len(graded) - reused, reused=reused, seconds=seconds, jobs=jobs,
+                                reference_score=reference_score, submissions=len(ordered))
+            if folder != given:
+                summary["export_folder"] = folder
+            if left_out:
+                summary["left_out"] = [{"entry": name, "why": why} for name, why in left_out]
+            if people is not None:
+                summary["roster"] = roster_summary(people, ordered)
+            if interrupted:
+                summary["interrupted"] = interrupted
+                summary["not_graded"] = len(ordered) - len(graded)
+            if ref_curves:
+                results.write_atomic(os.path.join(out_dir, "reference_curves.json"), ref_curves)
+            summary["figures"] = drawer.write_all(out_dir, graded, summary, ref_curves)
+        finally:
+            drawer.close()
+        results.write_atomic(os.path.join(out_dir, "summary.json"), summary)
+        return summary
     finally:
-        memo.ACTIVE = memo_before
-        forkserver.disable()
-        containment.release_parked()
-    if when_graded is not None:
-        when_graded()
-    try:
-        seconds = time.monotonic() - started
-        ordered = [states.get(e.student) or _not_graded_state(e, asg) for e in entries]
-        graded = [s for s in ordered if s["row"]["status"] != STATUS_NOT_GRADED]
-        write_csv(os.path.join(out_dir, "grades.csv"), asg, ordered, people)
-        summary = summarize(asg, graded, graded=len(graded) - reused, reused=reused, seconds=seconds, jobs=jobs,
-                            reference_score=reference_score, submissions=len(ordered))
-        if folder != given:
-            summary["export_folder"] = folder
-        if left_out:
-            summary["left_out"] = [{"entry": name, "why": why} for name, why in left_out]
-        if people is not None:
-            summary["roster"] = roster_summary(people, ordered)
-        if interrupted:
-            summary["interrupted"] = interrupted
-            summary["not_graded"] = len(ordered) - len(graded)
-        if ref_curves:
-            results.write_atomic(os.path.join(out_dir, "reference_curves.json"), ref_curves)
-        summary["figures"] = drawer.write_all(out_dir, graded, summary, ref_curves)
-    finally:
-        drawer.close()
-    results.write_atomic(os.path.join(out_dir, "summary.json"), summary)
-    return summary
+        os.close(lock)
 
 
 class ClassFolderError(Exception):
     """SUBMISSIONS_DIR and OUT_DIR cannot be used together as given."""
+
+
+def _hold(out_dir):
+    """OUT_DIR for this batch alone -> the descriptor holding it (close it to let go). A second
+    batch on the same OUT_DIR (two TAs, or a command started twice) stops here with a
+    ClassFolderError naming the first: both would write every student's folder and the one
+    gradebook. An flock on LOCK_FILE, which the kernel releases when the holder ends, however it
+    ends: a batch killed outright leaves no stale lock."""
+    fd = os.open(os.path.join(out_dir, LOCK_FILE), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 200, 0).decode("utf-8", errors="replace").strip() or "another process"
+        os.close(fd)
+        raise ClassFolderError(f"another batch is writing to {out_dir} ({holder}): two batches on one output "
+                               f"folder would overwrite each other's results; wait for it to end, or give --out "
+                               f"another folder") from None
+    except BaseException:
+        os.close(fd)
+        raise
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"process {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}".encode(), 0)
+    return fd
 
 
 def _check_out_dir(folder, out_dir):
@@ -538,7 +567,7 @@ def _check_out_dir(folder, out_dir):
     # an entry of the class folder: left out of the class, so it must not be a submission
     if os.path.exists(real_out) and not (os.path.isdir(real_out) and (
             not os.listdir(real_out) or os.path.isfile(os.path.join(real_out, "summary.json"))
-            or os.path.isfile(os.path.join(real_out, "grades.csv")))):
+            or os.path.isfile(os.path.join(real_out, "grades.csv")) or os.path.isfile(os.path.join(real_out, LOCK_FILE)))):
         raise ClassFolderError(f"the output folder {out_dir} is the submission {entry} of {folder} (it is neither "
                                f"empty nor an earlier batch's output): it would be left out of the class and "
                                f"the results written into it; give --out another folder")
