@@ -803,6 +803,20 @@ def test_a_second_batch_on_the_same_output_folder_stops_and_names_the_first(tmp_
     assert [r[0] for r in csv.reader(open(out / "grades.csv", encoding="utf-8"))] == ["student", "bob"]
 
 
+def test_an_output_folder_that_cannot_be_locked_is_written_with_a_warning(tmp_path, monkeypatch, capsys):
+    """Some network and FUSE file systems refuse locks: the batch goes on, and says so."""
+    import errno
+    import fcntl
+
+    def refuse(fd, how):
+        raise OSError(errno.ENOLCK, "No locks available")
+    monkeypatch.setattr(fcntl, "flock", refuse)
+    fd = batch._hold(str(tmp_path))
+    os.close(fd)
+    assert capsys.readouterr().err == (f"warning: {tmp_path} cannot be locked (No locks available): make sure no "
+                                       "other batch writes to it meanwhile\n")
+
+
 def test_a_student_id_never_takes_the_place_of_the_class_files(tmp_path):
     (tmp_path / "grades.csv").mkdir()
     for name in ("grades.csv.zip", "scores.png", "summary.json.zip"):

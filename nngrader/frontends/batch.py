@@ -542,6 +542,10 @@ def _hold(out_dir):
         raise ClassFolderError(f"another batch is writing to {out_dir} ({holder}): two batches on one output "
                                f"folder would overwrite each other's results; wait for it to end, or give --out "
                                f"another folder") from None
+    except OSError as exc:              # a file system without locks (some network or FUSE mounts)
+        print(f"warning: {out_dir} cannot be locked ({exc.strerror or exc}): make sure no other batch writes "
+              f"to it meanwhile", file=sys.stderr)
+        return fd
     except BaseException:
         os.close(fd)
         raise
