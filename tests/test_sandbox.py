@@ -193,6 +193,23 @@ def test_when_module_level_code_fails_the_definitions_are_graded(make_worker, st
     assert proc.load_info["skipped"] == [skipped]           # LATE = 1 is a simple constant: kept
 
 
+def test_a_file_the_grading_does_not_have_is_named_with_what_it_has(make_worker):
+    """A data file read under a name of the student's machine, or not handed in: the message says
+    what the folder the code runs in does hold, in a call and at import."""
+    proc = make_worker("import numpy as np\n\ndef f():\n    return np.loadtxt('data/train.csv')\n"
+                       "X = open('twitter_data.pkl', 'rb').read()\n")
+    os.makedirs(os.path.join(proc.submission_dir, "data"))
+    with open(os.path.join(proc.submission_dir, "notes.md"), "w") as f:
+        f.write("notes")
+    with pytest.raises(StudentFailure) as info:
+        call(proc, "f")
+    assert info.value.message == ("data/train.csv not found.; the folder your code runs in holds: data/, mod.py, "
+                                  "notes.md")
+    assert proc.load_info["failure"]["message"] == (
+        "[Errno 2] No such file or directory: 'twitter_data.pkl' (mod.py, line 5); the folder your code runs in "
+        "holds: data/, mod.py, notes.md")
+
+
 def test_a_helper_module_with_failing_module_level_code_is_imported_the_same_way(make_worker):
     """The graded module imports its own helper, whose tail reads a file the grader does not have:
     the helper's functions still arrive."""

@@ -743,8 +743,23 @@ def _describe_failure(exc, op, scratch):
     elif op == "load":                      # e.g. a package that is not installed: say where
         where = _student_location(exc.__traceback__, scratch)
         message = f"{message} ({where})" if where else message
+    if isinstance(exc, FileNotFoundError):
+        # a data file read by a name the grading does not have (not handed in, or a name of the
+        # student's own machine): what it does have
+        message = f"{message}; the folder your code runs in holds: {_holding(scratch)}"
     return {"category": category, "type": type(exc).__name__, "message": message,
             "traceback": _student_trace(exc.__traceback__, scratch)}
+
+
+def _holding(folder, most=20):
+    """The entries of `folder` a submission may read (not hidden, not __pycache__), folders with a
+    trailing /: "assignment2.py, tweets.pkl, utils.py"."""
+    try:
+        names = sorted(n + ("/" if os.path.isdir(os.path.join(folder, n)) else "")
+                       for n in os.listdir(folder) if not n.startswith(".") and n != "__pycache__")
+    except OSError as exc:
+        return f"(not readable: {exc.strerror})"
+    return (", ".join(names[:most]) + (f" and {len(names) - most} more" if len(names) > most else "")) or "nothing"
 
 
 def _drop_privileges(spec):
