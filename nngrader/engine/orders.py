@@ -24,7 +24,7 @@ def parse(where, raw, steps):
         return {}
     if not isinstance(raw, dict):
         where.fail("a mapping {called function: [[result names in another accepted order]]}", raw)
-    declared = {s.target: _names(s) for s in steps if s.op == "call" and len(_names(s)) > 1}
+    declared = {s.target: returned_names(s) for s in steps if s.op == "call" and len(returned_names(s)) > 1}
     out = {}
     for call, orders in raw.items():
         if call not in declared:
@@ -40,7 +40,8 @@ def parse(where, raw, steps):
     return out
 
 
-def _names(step):
+def returned_names(step):
+    """The names a call step gives its returned values, in their order (handles left out)."""
     rets = step.returns if isinstance(step.returns, list) else []
     return [r.name for r in rets if not r.handle]
 
@@ -61,7 +62,7 @@ def resolve(steps, accepted, ref_env, stu_env, tolerance, dims, accept):
     notes = []
     env = dict(stu_env)
     for step in steps:
-        names = _names(step) if step.op == "call" else []
+        names = returned_names(step) if step.op == "call" else []
         if len(names) < 2 or len(names) > MAX_PERMUTED or not all(n in ref_env and n in env for n in names):
             continue
         if all(_matches(ref_env[n], env[n], tolerance, dims, accept.get(n)) for n in names):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from nngrader.core.errors import SpecError, StudentFailure
 from nngrader.core.model import integer
 from nngrader.core.outcome import Outcome
-from nngrader.engine import comparison, feedback, scenario, search
+from nngrader.engine import comparison, feedback, orders, scenario, search
 from nngrader.engine.kind import Kind
 from nngrader.engine.parameters import check_shapes, parse_score, parse_shapes, reordered, score
 
@@ -119,8 +119,7 @@ def _order_hint(ctx, cfg, env):
     """A line naming the order a call returned its results in, when exactly one other order gives
     values of the shapes asked that reach the accuracy (parameters.reordered); else nothing."""
     for step in cfg.steps:
-        names = [r.name for r in step.returns if not r.handle] if step.op == "call" and isinstance(
-            step.returns, list) else []
+        names = orders.returned_names(step) if step.op == "call" else []
         found = reordered(ctx, cfg, env, names)
         if found:
             order, acc = found
