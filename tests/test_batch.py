@@ -239,6 +239,47 @@ def test_no_state_leaks_from_one_submission_to_the_next(tmp_path, jobs):
     assert summary["errors"] == 0
 
 
+SLEEP = """
+
+def bce_forward(yhat, y):       # asleep: no CPU used, so another submission is graded meanwhile
+    import time
+    time.sleep(3600)
+"""
+
+
+@pytest.mark.slow
+def test_while_a_worker_sleeps_its_cpu_grades_other_submissions(tmp_path):
+    """Two submissions whose bce_forward sleeps hold both slots of a 2-job pool at first; each
+    lends its slot while it waits on its time limit (`lending`), and the others are graded in
+    that time. Their grades are single grading's."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    source = _correct_source()
+    for name in ("a_sleeps", "b_sleeps"):
+        (subs / f"{name}.py").write_text(source + SLEEP)
+    for name in ("c", "d", "e", "f"):
+        (subs / f"{name}.py").write_text(source)
+    asg = assignments.load(ASSIGNMENT)
+    out = tmp_path / "out"
+    summary = batch.run(asg, str(subs), str(out), jobs=2, overrides=LIMITS, stream=open(os.devnull, "w"))
+    assert summary["graded"] == 6 and summary["errors"] == 0
+    states = {n: json.load(open(out / n / "batch.json", encoding="utf-8")) for n in ("a_sleeps", "b_sleeps", "c", "d", "e", "f")}
+    assert states["a_sleeps"]["lent_cpu"] >= 1 and states["b_sleeps"]["lent_cpu"] >= 1
+    assert all(states[n]["lent_cpu"] == 0 for n in "cdef")
+    both_asleep = (max(states[n]["graded_from"] for n in ("a_sleeps", "b_sleeps")),
+                   min(states[n]["graded_to"] for n in ("a_sleeps", "b_sleeps")))
+    within = [n for n in "cdef" if both_asleep[0] <= states[n]["graded_from"] <= states[n]["graded_to"] <= both_asleep[1]]
+    assert within, (both_asleep, {n: (s["graded_from"], s["graded_to"]) for n, s in states.items()})
+    for name in ("a_sleeps", "c"):
+        doc = json.load(open(out / name / "results.json", encoding="utf-8"))
+        single = grading.grade(asg, str(subs / f"{name}.py"), overrides=LIMITS)
+        assert json.dumps(_without_time(results.to_gradescope(single)), indent=2) == \
+            json.dumps(_without_time(doc), indent=2), name
+    assert "timed out after 2 s in bce_forward" in json.dumps(json.load(open(out / "a_sleeps" / "results.json")))
+    assert float(next(r for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))
+                      if r["student"] == "c")["total"]) == asg.max_points
+
+
 SPY = """
 
 def _look(path):
@@ -436,33 +477,37 @@ def test_a_pooled_batch_leaves_no_process_behind(tmp_path):
 @pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
                     reason="pinning needs two cores this process may use")
 @pytest.mark.parametrize("pin", [True, False])
-def test_each_grading_process_of_a_pool_runs_on_a_core_of_its_own(tmp_path, monkeypatch, pin):
-    """With `pin` (the default), the n-th grading process of a pool is pinned to the n-th core this
-    command may use, and its fork server and workers with it (they inherit it); `--no-pin` leaves
-    them to the system. The grades are the same either way."""
+def test_each_grading_of_a_pool_runs_on_its_slots_core(tmp_path, monkeypatch, pin):
+    """With `pin` (the default), a grading process that takes one of the pool's slots moves to the
+    slot's core (slot k: the k-th core this command may use), with its fork server (whose workers
+    inherit it); `--no-pin` leaves them to the system. The grades are the same either way."""
     subs = tmp_path / "subs"
     subs.mkdir()
-    for name in ("ana", "ben", "cy", "dee"):
+    for name in ("ana", "ben", "cy", "dee", "eve", "fay"):
         (subs / f"{name}.py").write_text(_correct_source())
     log = tmp_path / "pinned.txt"
     real = os.sched_setaffinity
 
     def spy(pid, cores):                # runs in the pool's processes: what they asked for, in a file
         with open(log, "a", encoding="utf-8") as f:
-            f.write(f"{os.getpid()} {sorted(cores)}\n")
+            f.write(f"{os.getpid()} {pid} {sorted(cores)}\n")
         real(pid, cores)
     monkeypatch.setattr(os, "sched_setaffinity", spy)
     summary = batch.run(assignments.load(ASSIGNMENT), str(subs), str(tmp_path / "out"), jobs=2, overrides=LIMITS,
                         stream=open(os.devnull, "w"), pin=pin)
-    assert summary["graded"] == 4 and summary["scores"]["min"] == 100
+    assert summary["graded"] == 6 and summary["scores"]["min"] == 100
     if not pin:
         assert not log.exists()
         return
-    asked = [line.split(" ", 1) for line in log.read_text().splitlines()]
+    asked = [line.split(" ", 2) for line in log.read_text().splitlines()]
     cores = sorted(os.sched_getaffinity(0))
-    assert len({pid for pid, _ in asked}) == 2 and len(asked) == 2      # each process once
-    assert sorted(c for _, c in asked) == sorted(f"[{c}]" for c in cores[:2])
-    assert os.sched_getaffinity(0) == set(cores)                        # the command itself is not pinned
+    movers = {who for who, _, _ in asked}
+    assert str(os.getpid()) not in movers                               # the command itself is not pinned
+    assert 2 <= len(movers) <= 2 * batch.PROCESSES_PER_JOB              # the pool's processes, no other
+    assert {c for _, _, c in asked} == {f"[{c}]" for c in cores[:2]}    # one core each, both used
+    selves = [(who, c) for who, pid, c in asked if pid == "0"]
+    assert len(selves) >= 2                                             # each move starts with the process itself
+    assert os.sched_getaffinity(0) == set(cores)
 
 
 def test_the_summary_splits_the_cpu_each_submission_used(tmp_path):

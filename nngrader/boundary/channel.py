@@ -5,6 +5,7 @@ import os
 import select
 import time
 
+from nngrader.boundary.lending import LOOK_EVERY
 from nngrader.core.protocol import HEADER
 
 READ_AHEAD = 1 << 16        # bytes asked of the reply pipe at least, when it has some
@@ -26,8 +27,8 @@ class Channel:
         self._out_mark = self._out_total
         self._write(HEADER.pack(len(data)) + data, deadline)
 
-    def receive_header(self, deadline):
-        (n,) = HEADER.unpack(self.read(HEADER.size, deadline))
+    def receive_header(self, deadline, look=None):
+        (n,) = HEADER.unpack(self.read(HEADER.size, deadline, look))
         return n
 
     def _write(self, data, deadline):
@@ -49,21 +50,24 @@ class Channel:
             except OSError:
                 raise BrokenPipeError from None
 
-    def read(self, n, deadline):
+    def read(self, n, deadline, look=None):
         """Exactly n bytes of the reply pipe; TimeoutError past the deadline, EOFError at its end.
         What the pipe holds beyond them (the rest of a reply, the next replies of a batch) is kept
-        for the next reads: one system call takes what arrived together."""
+        for the next reads: one system call takes what arrived together. `look()`, if given, is
+        called every `lending.LOOK_EVERY` s while nothing arrives (a `lending.Wait`)."""
         while len(self._in) < n:
             # past the deadline, what has already arrived is still read: only a reply that is
             # not there is late (a pause of this process is not the worker's time)
             left = max(0.0, deadline - time.monotonic())
             watch = [self.rep_r] + ([self.out_r] if self.out_r is not None else [])
-            ready, _, _ = select.select(watch, [], [], left)
+            ready, _, _ = select.select(watch, [], [], left if look is None else min(left, LOOK_EVERY))
             if self.out_r is not None and self.out_r in ready:
                 self.drain(1 << 16)
             if self.rep_r not in ready:
                 if left <= 0:
                     raise TimeoutError
+                if look is not None and not ready:
+                    look()
                 continue
             chunk = os.read(self.rep_r, min(max(n - len(self._in), READ_AHEAD), 1 << 20))
             if not chunk:

@@ -35,7 +35,7 @@ import time
 
 import numpy as np
 
-from nngrader.boundary import containment, forkserver, messages, wire
+from nngrader.boundary import containment, forkserver, lending, messages, wire
 from nngrader.boundary.channel import Channel
 from nngrader.core.errors import StudentFailure, WorkerStartError
 from nngrader.core.limits import MiB, Limits
@@ -84,6 +84,7 @@ class StudentProcess:
         self._pending = False
         self.last_meta = {}             # the meta of the last good reply (seconds, warnings)
         self.student_seconds = 0.0      # time the worker spent in requests that succeeded (its own clock)
+        self.lends = 0                  # in a batch: times a wait on this worker lent its CPU (`lending`)
         self.last_cleanup_error = ""    # what went wrong releasing handles, if anything
         # requests sent ahead in one batch (`prefetch`) whose replies are not read yet:
         # [(pickled request, what, timeout)], in the order the worker runs them
@@ -399,11 +400,20 @@ class StudentProcess:
         try:
             if not ahead:
                 channel.send(data, deadline)
-            n = channel.receive_header(deadline)
+            # in a batch, a worker asleep on this reply lends this process's CPU (`lending`)
+            wait = lending.begin(self.proc.pid, channel.drain) if self.proc is not None else None
+            look = wait.look if wait is not None else None
+            try:
+                n = channel.receive_header(deadline, look)
+                if n <= MAX_REPLY_BYTES:
+                    body = channel.read(n, deadline, look)
+            finally:
+                if wait is not None:
+                    self.started_at += wait.end()       # a slot awaited is not the submission's time
+                    self.lends += wait.lends
             if n > MAX_REPLY_BYTES:
                 self._kill()
                 raise StudentFailure(*messages.reply_too_large(n, MAX_REPLY_BYTES, what))
-            body = channel.read(n, deadline)
         except TimeoutError:
             return self._timed_out(timeout, what)
         except (EOFError, BrokenPipeError):

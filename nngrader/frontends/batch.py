@@ -48,7 +48,7 @@ import sys
 import time
 import traceback
 
-from nngrader.boundary import containment, forkserver
+from nngrader.boundary import containment, forkserver, lending
 from nngrader.core.errors import Interrupted
 from nngrader.engine import grading, memo
 from nngrader.frontends import figures, results, roster
@@ -198,17 +198,18 @@ def grade_one(entry, out_dir, asg, overrides, digests):
     -> its state (the gradebook row and what the figures need)."""
     folder = os.path.join(out_dir, entry.student)
     os.makedirs(folder, exist_ok=True)
-    started = time.monotonic()
+    started, began = time.monotonic(), time.time()
     cpu_before = _cpu_clock()
     forked_before = forkserver.spawned
     g = grading.Grading(asg, entry.path, overrides=overrides)
-    curves, student_seconds = {}, 0.0
+    curves, student_seconds, lends = {}, 0.0, 0
     try:
         with g:
             g.run_all()
             if g.ctx is not None:
-                student_seconds = g.ctx.process.student_seconds + (
-                    g.ctx._programs.process.student_seconds if g.ctx._programs is not None else 0.0)
+                processes = [g.ctx.process] + ([g.ctx._programs.process] if g.ctx._programs is not None else [])
+                student_seconds = sum(p.student_seconds for p in processes)
+                lends = sum(p.lends for p in processes)
         run = g.run_record
         curves = _curves(run.loss_curves)
         doc = results.to_gradescope(run)
@@ -234,7 +235,9 @@ def grade_one(entry, out_dir, asg, overrides, digests):
     state = {"student": entry.student, "submission": entry.path, **digests, "row": row,
              "diagnoses": found, "loss_curves": curves, "errors": errors,
              "seconds": round(time.monotonic() - started, 4), "student_seconds": round(student_seconds, 4),
+             "graded_from": round(began, 3), "graded_to": round(time.time(), 3),
              "forked_workers": forkserver.spawned - forked_before,
+             "lent_cpu": lends,
              "cpu_seconds": {part: round(now - before, 4) for part, now, before
                              in zip(CPU_PARTS, _cpu_clock(), cpu_before)}}
     # The three files are written whole or not at all by a batch being stopped (the signal waits):
@@ -261,14 +264,15 @@ def _cpu_clock():
 
 
 def _pool_process():
-    """In each grading process of the pool, when it starts: pinned to a core of its own (`pin`),
+    """In each grading process of the pool, when it starts: its slots' lender installed (`_Lender`),
     its fork server is ended and reaped when the process ends (else, re-parented to this command,
     it would linger as a zombie), and a SIGTERM (the pool ends its processes so when one of them
     dies, and the command so when it is stopped) first ends the grading in progress as any
     interrupted grading ends: its worker killed, its folders removed. SIGINT and SIGHUP are the
     command's to handle."""
     import multiprocessing.util
-    _pin(_BATCH.get("started"))
+    _BATCH["lender"] = _Lender(_BATCH["slots"])
+    lending.install(_BATCH["lender"])
     multiprocessing.util.Finalize(None, forkserver.disable, exitpriority=10)
     multiprocessing.util.Finalize(None, containment.release_parked, exitpriority=10)
     signal.signal(signal.SIGTERM, _on_terminate)
@@ -281,25 +285,75 @@ def _pool_process():
     containment.end_with_parent(signal.SIGTERM, _BATCH["command"])
 
 
-def _pin(started):
-    """Pin this grading process, and so its fork server and every worker forked from it, to one
-    of the cores this command may use: the n-th process the batch starts to the n-th core (round
-    robin). A grading process and its worker take turns on the same core and find it warm, and no
-    core idles while two pairs share the other. `started`: the batch's shared count of processes
-    started, or None (not pinned)."""
-    if started is None or not hasattr(os, "sched_setaffinity"):
-        return
-    cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < 2:
-        return
-    with started.get_lock():
-        n = started.value
-        started.value += 1
-    try:
-        os.sched_setaffinity(0, {cores[n % len(cores)]})
-    except OSError as exc:              # the system refused (a cpuset changed): graded unpinned
-        print(f"nngrader: grading process {os.getpid()} not pinned to core {cores[n % len(cores)]}: {exc}",
-              file=sys.stderr)
+# A pool has this many grading processes per job: while one waits on a worker that sleeps (a
+# timer, the network), its slot grades another submission (`lending`); more than `jobs` sleeping
+# at once wait as before.
+PROCESSES_PER_JOB = 2
+SLOT_POLL = 0.05                # s between looks while a slot is awaited (a SIGTERM is met at once)
+
+
+class _Slots:
+    """The batch's CPUs, shared by its grading processes: `jobs` slots, slot k on the k-th core
+    this command may use (round robin). A grading process takes a slot to grade and gives it back
+    when done, or while its worker sleeps (`_Lender`): at most `jobs` gradings run at once.
+    `pin`: a process taking a slot moves to its core, with its fork server and the worker it
+    waits on (a grading process and its worker take turns on one core and find it warm, and no
+    core idles while two pairs share the other)."""
+
+    def __init__(self, jobs, pin, context):
+        cores = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+        self.pin = pin and len(cores) > 1
+        self.cores = [cores[k % len(cores)] for k in range(jobs)] if self.pin else [None] * jobs
+        self.count = context.Semaphore(jobs)
+        self.free = context.Array("b", [1] * jobs)      # with its own lock
+
+    def take(self, near=None, idle=None):
+        """Wait for a slot (calling `idle()` meanwhile) -> its index; one on core `near` if free."""
+        while not self.count.acquire(timeout=SLOT_POLL):
+            if idle is not None:
+                idle()
+        with self.free.get_lock():
+            free = [k for k in range(len(self.cores)) if self.free[k]]
+            k = next((k for k in free if self.cores[k] == near), free[0])
+            self.free[k] = 0
+        return k
+
+    def give(self, k):
+        with self.free.get_lock():
+            self.free[k] = 1
+        self.count.release()
+
+
+class _Lender(lending.Lender):
+    """One grading process's hold on the batch's slots."""
+
+    def __init__(self, slots):
+        self.slots, self.slot, self.core = slots, None, None
+
+    def hold(self):
+        self.take_back([], None)
+
+    def release(self):
+        if self.slot is not None:
+            self.lend()
+
+    def lend(self):
+        self.slots.give(self.slot)
+        self.slot = None
+
+    def take_back(self, pids, idle):
+        self.slot = self.slots.take(near=self.core, idle=idle)
+        core = self.slots.cores[self.slot]
+        if core is not None and core != self.core:
+            server = forkserver.running()
+            for pid in [0, *([server.proc.pid] if server is not None else []), *pids]:
+                try:
+                    os.sched_setaffinity(pid, {core})
+                except OSError as exc:      # the system refused (a cpuset changed): left where it is
+                    if pid == 0:
+                        print(f"nngrader: grading process {os.getpid()} not moved to core {core}: {exc}",
+                              file=sys.stderr)
+            self.core = core
 
 
 class _Terminated(BaseException):
@@ -330,11 +384,13 @@ def _grade_in_pool(i):
     try:
         _GRADING_NOW = True
         try:
+            b["lender"].hold()
             if i == REFERENCE_TASK:
                 return i, _grade_reference(b["asg"], b["overrides"])
             entry, digests = b["pending"][i]
             return i, grade_one(entry, b["out"], b["asg"], b["overrides"], digests)
         finally:
+            b["lender"].release()
             _GRADING_NOW = False
     except _Terminated:
         forkserver.disable()
@@ -421,8 +477,9 @@ def cgroup_cpu_quota(root=None, proc_cgroup=None):
 
 def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True, when_graded=None):
     """Grade every submission of `folder` into `out_dir` -> the summary (also summary.json).
-    `jobs`: gradings at once (default: `available_cores()`). `pin`: with more than one job, each
-    grading process (its fork server and workers with it) runs on one core (`_pin`).
+    `jobs`: gradings at once (default: `available_cores()`; with more than one, a pool of
+    `PROCESSES_PER_JOB` grading processes per job shares `jobs` slots, `_Slots`). `pin`: each
+    grading runs on its slot's core, with its fork server and worker.
     `when_graded()`: called once the grading is over (finished or stopped), before the gradebook,
     the summary and the figures are written (the command stops heeding signals then)."""
     global _BATCH
@@ -628,7 +685,7 @@ def _pooled(pending, out_dir, asg, overrides, jobs, states, bar, pin=True):
     global _BATCH
     import multiprocessing
     _BATCH = {"pending": pending, "out": out_dir, "asg": asg, "overrides": overrides, "command": os.getpid(),
-              "started": multiprocessing.get_context("fork").Value("i", 0) if pin else None}
+              "pin": pin}
     reference = {}
     suspects = _pool_round([REFERENCE_TASK] + list(range(len(pending))), jobs, pending, asg, states, bar, reference)
     for i in suspects:
@@ -651,7 +708,9 @@ def _pool_round(todo, jobs, pending, asg, states, bar, reference):
     import multiprocessing
     broken = []
     context = multiprocessing.get_context("fork")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=context,
+    # slots of its own: a process that died holding one took it along
+    _BATCH["slots"] = _Slots(jobs, _BATCH["pin"], context)
+    with concurrent.futures.ProcessPoolExecutor(max_workers=min(jobs * PROCESSES_PER_JOB, len(todo)), mp_context=context,
                                                 initializer=_pool_process) as pool:
         futures = {pool.submit(_grade_in_pool, i): i for i in todo}
         try:

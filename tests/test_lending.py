@@ -1,0 +1,145 @@
+"""A batch's grading lends its CPU while its worker sleeps (`nngrader.boundary.lending`), and takes
+it back when the reply comes or the worker runs again; the batch's slots (`batch._Slots`) let at
+most `jobs` gradings run at once. Clocks and CPU readings are given here: nothing depends on how
+fast the machine is."""
+import multiprocessing
+import os
+import time
+
+import pytest
+
+from nngrader.boundary import lending
+from nngrader.frontends import batch
+
+
+class Book(lending.Lender):
+    """A lender that writes down what it is asked."""
+
+    def __init__(self, clock=None, taking=0.0):
+        self.said, self.clock, self.taking = [], clock, taking
+
+    def lend(self):
+        self.said.append("lend")
+
+    def take_back(self, pids, idle):
+        self.said.append(("take_back", tuple(pids)))
+        idle()
+        if self.clock is not None:
+            self.clock.now += self.taking       # the slot took this long to come
+
+
+class Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+def _wait(book, clock, cpu, idle=lambda: None):
+    return lending.Wait(book, 4242, idle, clock=clock, cpu=lambda pid: cpu[0])
+
+
+def test_a_worker_asleep_lends_the_slot_and_the_reply_takes_it_back():
+    clock, cpu, book, drained = Clock(), [3.0], Book(), []
+    book.clock, book.taking = clock, 0.7
+    wait = _wait(book, clock, cpu, idle=lambda: drained.append(1))
+    clock.now += lending.LOOK_EVERY
+    wait.look()                                 # the first look only reads where the CPU is
+    assert book.said == []
+    clock.now += lending.IDLE_AFTER
+    cpu[0] += 0.001                             # asleep: next to nothing used
+    wait.look()
+    assert book.said == ["lend"] and wait.lent and wait.lends == 1
+    for _ in range(20):                         # still asleep: nothing more is asked
+        clock.now += lending.LOOK_EVERY
+        wait.look()
+    assert book.said == ["lend"]
+    assert wait.end() == pytest.approx(0.7)     # the reply: the slot is taken back, and what that took is told
+    assert book.said == ["lend", ("take_back", (4242,))] and drained == [1]
+
+
+def test_a_busy_worker_keeps_the_slot():
+    clock, cpu, book = Clock(), [3.0], Book()
+    wait = _wait(book, clock, cpu)
+    for _ in range(30):
+        clock.now += lending.LOOK_EVERY
+        cpu[0] += lending.LOOK_EVERY * 0.9      # computing
+        wait.look()
+    assert book.said == [] and wait.end() == 0.0
+
+
+def test_a_worker_that_computes_then_sleeps_lends_once_asleep():
+    clock, cpu, book = Clock(), [3.0], Book()
+    wait = _wait(book, clock, cpu)
+    for _ in range(30):                         # 3 s of computing
+        clock.now += lending.LOOK_EVERY
+        cpu[0] += lending.LOOK_EVERY
+        wait.look()
+    assert book.said == []
+    for _ in range(6):                          # then asleep
+        clock.now += lending.LOOK_EVERY
+        wait.look()
+    assert book.said == ["lend"]
+
+
+def test_a_lent_slot_is_taken_back_when_the_worker_runs_again_and_that_wait_is_its_own_time():
+    clock, cpu, book = Clock(), [3.0], Book()
+    book.clock, book.taking = clock, 0.4
+    wait = _wait(book, clock, cpu)
+    for _ in range(5):
+        clock.now += lending.LOOK_EVERY
+        wait.look()
+    assert book.said == ["lend"]
+    clock.now += lending.LOOK_EVERY
+    cpu[0] += lending.LOOK_EVERY                # awake and computing
+    wait.look()
+    assert book.said == ["lend", ("take_back", (4242,))] and not wait.lent
+    # the worker ran the submission's call meanwhile: that wait is the submission's time
+    assert wait.end() == 0.0
+
+
+def test_nothing_is_installed_outside_a_batch():
+    assert lending.installed() is None
+    assert lending.begin(os.getpid(), lambda: None) is None
+
+
+def test_the_cpu_of_a_process_is_read_from_proc():
+    if not os.path.exists(f"/proc/{os.getpid()}/stat"):
+        pytest.skip("no /proc")
+    before = lending.cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.05
+    while time.process_time() < deadline:
+        pass
+    assert lending.cpu_seconds(os.getpid()) > before
+    assert lending.cpu_seconds(2 ** 22 + 7) is None           # no such process
+
+
+def test_slots_let_at_most_jobs_gradings_run_and_prefer_the_core_a_grading_had():
+    slots = batch._Slots(2, True, multiprocessing.get_context("fork"))
+    a = slots.take()
+    b = slots.take(near=slots.cores[a])                          # the core taken: another one
+    assert {a, b} == {0, 1}
+    assert not slots.count.acquire(timeout=0)                    # no third
+    waited = []
+    slots.give(a)
+    assert slots.take(near=slots.cores[a], idle=lambda: waited.append(1)) == a
+    slots.give(a)
+    slots.give(b)
+    assert slots.count.acquire(timeout=0) and slots.count.acquire(timeout=0)
+
+
+def test_a_slot_awaited_calls_idle_meanwhile():
+    """While every slot is held, the one waiting drains what its worker prints (`idle`)."""
+    import threading
+    slots = batch._Slots(1, False, multiprocessing.get_context("fork"))
+    held = slots.take()
+    idles = []
+    got = []
+    t = threading.Thread(target=lambda: got.append(slots.take(idle=lambda: idles.append(1))))
+    t.start()
+    while len(idles) < 2:
+        time.sleep(0.01)
+    slots.give(held)
+    t.join(10)
+    assert got == [held] and len(idles) >= 2
