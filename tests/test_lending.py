@@ -2,6 +2,7 @@
 it back when the reply comes or the worker runs again; the batch's slots (`batch._Slots`) let at
 most `jobs` gradings run at once. Clocks and CPU readings are given here: nothing depends on how
 fast the machine is."""
+import json
 import multiprocessing
 import os
 import time
@@ -143,3 +144,25 @@ def test_a_slot_awaited_calls_idle_meanwhile():
     slots.give(held)
     t.join(10)
     assert got == [held] and len(idles) >= 2
+
+
+def test_a_regrade_starts_with_the_submissions_that_took_longest(tmp_path):
+    """After a check changed, every submission is graded again: those whose last grading took
+    longest go first (a hang started last would have the batch wait on it alone)."""
+    entries = [batch.Entry(n, str(tmp_path / "subs" / n)) for n in ("ana", "ben", "cy", "dee")]
+    took = {"ana": 0.1, "ben": 4.2, "dee": 0.3}                 # cy: new, never graded
+    for e in entries:
+        if e.student in took:
+            folder = tmp_path / "out" / e.student
+            folder.mkdir(parents=True)
+            (folder / "results.json").write_text("{}")
+            (folder / "batch.json").write_text(json.dumps(
+                {"submission": e.path, "submission_digest": "s", "checks_digest": "old", "seconds": took[e.student],
+                 "row": {"status": "graded"}}))
+    seconds, pending = {}, []
+    for e in entries:
+        digests = {"submission_digest": "s", "checks_digest": "new"}
+        assert batch._reusable(str(tmp_path / "out"), e, digests, seconds) is None     # the checks changed
+        pending.append((e, digests))
+    assert seconds == took
+    assert [e.student for e, _ in batch.longest_first(pending, seconds)] == ["ben", "dee", "ana", "cy"]

@@ -403,7 +403,9 @@ def _error_state(entry, digests, why, asg):
             "diagnoses": [], "loss_curves": {}, "errors": [why], "seconds": 0.0, "student_seconds": 0.0}
 
 
-def _reusable(out_dir, entry, digests):
+def _reusable(out_dir, entry, digests, seconds=None):
+    """The state of `entry`'s last grading when it can stand (same submission, same checks), else
+    None. `seconds`: a dict that receives how long that grading took, whether or not it stands."""
     path = os.path.join(out_dir, entry.student, STATE)
     if not os.path.isfile(path) or not os.path.isfile(os.path.join(out_dir, entry.student, RESULTS)):
         return None
@@ -412,8 +414,17 @@ def _reusable(out_dir, entry, digests):
             state = json.load(f)
     except (OSError, ValueError):
         return None
+    if seconds is not None and isinstance(state, dict) and isinstance(state.get("seconds"), (int, float)):
+        seconds[entry.student] = float(state["seconds"])
     same = all(state.get(k) == v for k, v in digests.items()) and state.get("submission") == entry.path
     return state if same and state.get("row", {}).get("status") == STATUS_GRADED else None
+
+
+def longest_first(pending, seconds):
+    """The submissions to grade, those whose last grading took longest first (the others after
+    them, in their order): a regrade after a check changed does not end waiting on a submission
+    that hangs, started last. The order changes no result, only when each is graded."""
+    return sorted(pending, key=lambda p: -seconds.get(p[0].student, 0.0))
 
 
 def _progress(total, stream):
@@ -501,14 +512,15 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True, 
             # must not read a classmate's files or feedback), as the course folder is
             containment.close_to_others([folder, out_dir])
         checks = checks_digest(asg, overrides)
-        states, pending = {}, []
+        states, pending, seconds = {}, [], {}
         for e in entries:
             digests = {"submission_digest": submission_digest(e.path), "checks_digest": checks}
-            old = _reusable(out_dir, e, digests)
+            old = _reusable(out_dir, e, digests, seconds)
             if old is not None:
                 states[e.student] = dict(old, reused=True)
             else:
                 pending.append((e, digests))
+        pending = longest_first(pending, seconds)
         reused = len(states)
         reference_score, ref_curves, interrupted = None, {}, None
         drawer = figures.Drawer(asg)        # loads matplotlib while the batch grades
