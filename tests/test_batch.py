@@ -990,6 +990,46 @@ def test_a_stopped_batch_keeps_what_was_graded_and_a_rerun_grades_the_rest(tmp_p
 
 
 @pytest.mark.slow
+def test_a_batch_stopped_while_sleeping_submissions_lent_their_cores_ends_at_once(tmp_path):
+    """SIGTERM while two gradings wait on sleeping workers with their slots lent, and the others
+    hold or await the slots: every grading process ends (none waits for a slot that will never be
+    given back), nothing is left running, and the sleeping ones are not graded."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    source = _correct_source()
+    for name in ("a_sleeps", "b_sleeps"):
+        (subs / f"{name}.py").write_text(source + SLEEP)
+    slow = source.replace("def sigmoid(x):\n", "def sigmoid(x):\n    import time; time.sleep(0.03)\n")
+    for i in range(6):
+        (subs / f"s{i}.py").write_text(slow)
+    out = tmp_path / "out"
+    limits = ["--limit", "call_timeout=30", "--limit", "submission_timeout=60"]
+    cmd = [sys.executable, os.path.join(REPO, "grader.py"), "batch", str(subs), "--assignment", ASSIGNMENT,
+           "--out", str(out), "--jobs", "2", *limits]
+    before = _workers()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        # a submission after the two sleeping ones is graded: they have lent their slots
+        while time.monotonic() < deadline and proc.poll() is None and not list(out.glob("s*/results.json")):
+            time.sleep(0.02)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)          # the sleeping calls' own limit is 30 s
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err and "stopped by SIGTERM" in err
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "grades.csv", encoding="utf-8"))}
+    assert rows["a_sleeps"]["status"] == rows["b_sleeps"]["status"] == "not graded"
+    left = _left_behind(proc.pid, before)
+    assert left == set(), [cmdline(p) for p in left]
+
+
+@pytest.mark.slow
 def test_a_batch_killed_outright_leaves_nothing_running(tmp_path):
     """SIGKILL of the command (the OOM killer): its grading processes, fork servers, workers and
     figure process end too, though each of them waits on a pipe another of them holds open."""

@@ -407,10 +407,12 @@ class StudentProcess:
                 n = channel.receive_header(deadline, look)
                 if n <= MAX_REPLY_BYTES:
                     body = channel.read(n, deadline, look)
-            finally:
-                if wait is not None:
-                    self.started_at += wait.end()       # a slot awaited is not the submission's time
-                    self.lends += wait.lends
+            except (TimeoutError, EOFError, BrokenPipeError):
+                self._waited(wait)
+                raise
+            # (anything else, a stop of the batch among them, leaves a lent slot lent: the
+            # process is ending, and waiting for a slot then could wait for ever)
+            self._waited(wait)
             if n > MAX_REPLY_BYTES:
                 self._kill()
                 raise StudentFailure(*messages.reply_too_large(n, MAX_REPLY_BYTES, what))
@@ -444,6 +446,12 @@ class StudentProcess:
         category, message = messages.raised(category, str(info.get("message", "")), self.limits, what)
         raise StudentFailure(category, message, str(info.get("type", "")), str(info.get("traceback", "")),
                              channel.output_since_request())
+
+    def _waited(self, wait):
+        """A wait on the worker is over: the slot it lent is taken back (`lending`)."""
+        if wait is not None:
+            self.started_at += wait.end()       # a slot awaited with the reply in is not the submission's time
+            self.lends += wait.lends
 
     def _timed_out(self, timeout, what):
         channel = self.channel
