@@ -8,7 +8,8 @@ start-up, the reference's own grading and the figures included), and --jobs 2 ag
 hostile submissions; then the single-submission
 time (`grader.py grade` of a correct submission, median of 3), and per submission of the
 --jobs 1 run: the grading time, the time spent in student code (the worker's own clock, per
-request), and the rest (the overhead); then the --jobs 2 run's CPU per submission, split between
+request), and the rest (the overhead); for the --jobs 2 run, the submissions that lent their core
+while their worker slept, and when the longest grading ran; then the --jobs 2 run's CPU per submission, split between
 the grading process, the workers and the fork server, and the rate that CPU allows on two busy
 cores. The two runs' grades.csv must be identical.
 
@@ -121,6 +122,27 @@ def per_submission(out, kinds):
                 len(seconds[g])) for g in seconds}
 
 
+def print_lent(out):
+    """Which submissions lent their core while their worker slept (batch.json's lent_cpu), and
+    the longest grading: when it started and ended, counted from the first grading's start (the
+    batch cannot end before it does)."""
+    states = []
+    for name in sorted(os.listdir(out)):
+        path = os.path.join(out, name, "batch.json")
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as f:
+                states.append(json.load(f))
+    if not states:
+        return
+    lent = [f"{s['student']} ({s['lent_cpu']}x)" for s in states if s.get("lent_cpu")]
+    t0 = min(s["graded_from"] for s in states)
+    last = max(s["graded_to"] for s in states) - t0
+    longest = max(states, key=lambda s: s["seconds"])
+    print(f"    lent their core while their worker slept: {', '.join(lent) or 'none'}; the longest grading, "
+          f"{longest['student']}, {longest['seconds']:.2f} s, from {longest['graded_from'] - t0:.2f} s to "
+          f"{longest['graded_to'] - t0:.2f} s (the last grading ended at {last:.2f} s)")
+
+
 def print_ceiling(run, timing, cores=2):
     """A run's CPU per submission (summary.json's timing), and the rate that much CPU allows on
     `cores` fully busy cores."""
@@ -165,6 +187,7 @@ def main(argv=None):
             groups = per_submission(out, kinds)
         else:
             measured = ("--jobs 2", summary["timing"])
+            print_lent(out)
     print(f"  the two runs' grades.csv are {'identical' if rows[1] == rows[2] else 'DIFFERENT'}")
     if counts["hostile"]:
         # the same class without its hostile submissions (whose hangs cost their limits by design)
