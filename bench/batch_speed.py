@@ -4,8 +4,9 @@ hostile, from the project's corpora) graded by `grader.py batch` with --jobs 1 a
     python bench/batch_speed.py [-n 200] [--assignment sentiment-2layer] [--hostile 0.05] [--keep DIR]
 
 Prints, for each --jobs: the command's wall time and submissions per second (interpreter
-start-up, the reference's own grading and the figures included), and --jobs 2 again without the
-hostile submissions; then the single-submission
+start-up, the reference's own grading and the figures included); --jobs 2 again into the same
+OUT_DIR after a check changed (every submission regraded, the longest last time first); and
+--jobs 2 again without the hostile submissions; then the single-submission
 time (`grader.py grade` of a correct submission, median of 3), and per submission of the
 --jobs 1 run: the grading time, the time spent in student code (the worker's own clock, per
 request), and the rest (the overhead); for the --jobs 2 run, the submissions that lent their core
@@ -42,6 +43,7 @@ HOSTILE_CASES = ["exit_sys_exit_at_import", "exit_os_exit_at_import", "exit_sys_
                  "lying_objects", "nan_outputs", "syntax_error", "bad_encoding", "missing_names",
                  "missing_package", "forged_reply"]
 TARGET_PER_SECOND = 20.0
+REGRADE_CHANGE = "submission_timeout=61"      # changes the checks digest, and no verdict of this mix
 
 
 def hostile(name, dest):
@@ -83,8 +85,8 @@ def generate(assignment, n, hostile_share, dest):
     return counts, kinds
 
 
-def run_batch(assignment, subs, out, jobs):
-    limits = [x for lim in LIMITS for x in ("--limit", lim)]
+def run_batch(assignment, subs, out, jobs, extra=()):
+    limits = [x for lim in list(LIMITS) + list(extra) for x in ("--limit", lim)]
     started = time.perf_counter()
     done = subprocess.run([sys.executable, os.path.join(REPO, "grader.py"), "batch", subs, "--assignment", assignment,
                            "--out", out, "--jobs", str(jobs), *limits], cwd=REPO, capture_output=True, text=True)
@@ -189,6 +191,17 @@ def main(argv=None):
             measured = ("--jobs 2", summary["timing"])
             print_lent(out)
     print(f"  the two runs' grades.csv are {'identical' if rows[1] == rows[2] else 'DIFFERENT'}")
+    # A regrade after a check changed (here a limit no submission reaches, which is part of what
+    # the checks digest covers): every submission again, into the same OUT_DIR, those that took
+    # longest last time first.
+    out = os.path.join(root, "out-jobs2")
+    seconds, summary = run_batch(args.assignment, subs, out, 2, extra=[REGRADE_CHANGE])
+    with open(os.path.join(out, "grades.csv"), newline="", encoding="utf-8") as f:
+        same = list(csv.reader(f)) == rows[2]
+    print(f"  --jobs 2, regrading into the same OUT_DIR after a check changed ({summary['graded']} graded again): "
+          f"{seconds:7.2f} s for the command, {args.n / seconds:6.2f} submissions/s (grading alone "
+          f"{summary['timing']['graded_per_second']:.2f}/s); grades.csv {'identical' if same else 'DIFFERENT'}")
+    print_lent(out)
     if counts["hostile"]:
         # the same class without its hostile submissions (whose hangs cost their limits by design)
         calm = os.path.join(root, "submissions-without-hostile")
