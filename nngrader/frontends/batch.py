@@ -51,7 +51,7 @@ import traceback
 from nngrader.boundary import containment, forkserver, lending
 from nngrader.core.errors import Interrupted
 from nngrader.engine import grading, memo
-from nngrader.frontends import figures, results, roster
+from nngrader.frontends import canvas, figures, results, roster
 
 ARCHIVE_SUFFIXES = (".zip", ".ipynb", ".py")
 STATE = "batch.json"            # per submission: digests and the gradebook row, for re-runs
@@ -503,10 +503,15 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True, 
     people = roster.load(folder)                # its roster (RosterError before anything is graded)
     _check_out_dir(folder, out_dir)
     left_out = []
-    entries = discover(folder, exclude=[out_dir], left_out=left_out)
+    # a Canvas download: one flat folder of every student's files, grouped here by student
+    students = canvas.group(folder, exclude=[out_dir]) if people is None else None
+    entries = [] if students else discover(folder, exclude=[out_dir], left_out=left_out)
     os.makedirs(out_dir, exist_ok=True)
     lock = _hold(out_dir)               # one batch at a time writes to OUT_DIR
     try:
+        if students:
+            laid = canvas.lay_out(students, os.path.join(out_dir, canvas.FOLDER))
+            entries = [Entry(sid, home) for sid, home in laid.items()]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             # the class's submissions and results are closed to the sandbox's user (a student's code
             # must not read a classmate's files or feedback), as the course folder is
@@ -569,7 +574,7 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True, 
             seconds = time.monotonic() - started
             ordered = [states.get(e.student) or _not_graded_state(e, asg) for e in entries]
             graded = [s for s in ordered if s["row"]["status"] != STATUS_NOT_GRADED]
-            write_csv(os.path.join(out_dir, "grades.csv"), asg, ordered, people)
+            write_csv(os.path.join(out_dir, "grades.csv"), asg, ordered, people, students)
             summary = summarize(asg, graded, graded=len(graded) - reused, reused=reused, seconds=seconds, jobs=jobs,
                                 reference_score=reference_score, submissions=len(ordered))
             if folder != given:
@@ -578,6 +583,10 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True, 
                 summary["left_out"] = [{"entry": name, "why": why} for name, why in left_out]
             if people is not None:
                 summary["roster"] = roster_summary(people, ordered)
+            if students:
+                summary["canvas"] = {"students": len(students), "files": sum(len(x.files) for x in students.values()),
+                                     "late": sorted(sid for sid, x in students.items() if x.late),
+                                     "folder": os.path.join(out_dir, canvas.FOLDER)}
             if interrupted:
                 summary["interrupted"] = interrupted
                 summary["not_graded"] = len(ordered) - len(graded)
@@ -777,26 +786,35 @@ def gradebook_text(text):
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def write_csv(path, asg, states, people=None):
+def write_csv(path, asg, states, people=None, students=None):
     """student, total, max, one column per check (its score), status: one row per submission.
     With a roster (`people`, a Gradescope export's), `name, sid, email` follow `student`, and a
     submission has one row per submitter (a group's members each get its scores); a submission
-    the roster does not list has one row with those three empty. Text a spreadsheet would run
-    as a formula is written as text (`gradebook_text`)."""
+    the roster does not list has one row with those three empty. With a Canvas download's
+    students (`students`, `canvas.group`), `canvas_user_id, late` follow `student`. Text a
+    spreadsheet would run as a formula is written as text (`gradebook_text`)."""
     names = [c.name for c in asg.checks]
     tmp = path + ".tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        who = list(roster.FIELDS) if people is not None else []
+        who = list(roster.FIELDS) if people is not None else CANVAS_FIELDS if students else []
         w.writerow(["student"] + who + ["total", "max"] + names + ["status"])
         for s in states:
             row = s["row"]
             total = "" if row["total"] is None else f"{row['total']:g}"
             scores = ([total, f"{row['max']:g}"] + [f"{row['checks'][n]:g}" if n in row["checks"] else "" for n in names]
                       + [row["status"]])
+            if students:
+                of = students.get(s["student"])
+                person = {"canvas_user_id": of.user if of else "", "late": ("yes" if of.late else "no") if of else ""}
+                w.writerow([gradebook_text(s["student"])] + [person[k] for k in CANVAS_FIELDS] + scores)
+                continue
             for person in _submitters(people, s) if people is not None else [{}]:
                 w.writerow([gradebook_text(s["student"])] + [gradebook_text(person[k]) for k in person] + scores)
     os.replace(tmp, path)
+
+
+CANVAS_FIELDS = ["canvas_user_id", "late"]      # grades.csv's columns after `student` for a Canvas download
 
 
 def _submitters(people, state):
