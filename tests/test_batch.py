@@ -503,7 +503,7 @@ def test_each_grading_of_a_pool_runs_on_its_slots_core(tmp_path, monkeypatch, pi
     cores = sorted(os.sched_getaffinity(0))
     movers = {who for who, _, _ in asked}
     assert str(os.getpid()) not in movers                               # the command itself is not pinned
-    assert 2 <= len(movers) <= 2 * batch.PROCESSES_PER_JOB              # the pool's processes, no other
+    assert len(movers) == 2, log.read_text()         # nothing slept: the pool's spare processes never took a submission
     assert {c for _, _, c in asked} == {f"[{c}]" for c in cores[:2]}    # one core each, both used
     selves = [(who, c) for who, pid, c in asked if pid == "0"]
     assert len(selves) >= 2                                             # each move starts with the process itself

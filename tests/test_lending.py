@@ -166,3 +166,28 @@ def test_a_regrade_starts_with_the_submissions_that_took_longest(tmp_path):
         pending.append((e, digests))
     assert seconds == took
     assert [e.student for e, _ in batch.longest_first(pending, seconds)] == ["ben", "dee", "ana", "cy"]
+
+
+def test_a_spare_process_waits_until_a_slot_is_lent_or_the_pool_ends():
+    """The first `jobs` processes of a pool go on at once; a spare takes no submission until a
+    grading lends its slot, or, when nothing ever sleeps, wakes only to end with the pool."""
+    import threading
+    slots = batch._Slots(1, False, multiprocessing.get_context("fork"))
+    slots.until_needed()                                        # the first process: at once
+    woke = []
+    spares = [threading.Thread(target=lambda: (slots.until_needed(), woke.append(1))) for _ in range(2)]
+    for t in spares:
+        t.start()
+    time.sleep(0.3)
+    assert woke == []                                           # nothing lent: they wait
+    k = slots.take()
+    slots.lent(k)                                               # a grading's worker sleeps
+    deadline = time.monotonic() + 10
+    while len(woke) < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)
+    assert woke == [1]                                          # one spare per slot lent
+    slots.done.set()                                            # the pool ends
+    for t in spares:
+        t.join(10)
+    assert woke == [1, 1]

@@ -283,6 +283,9 @@ def _pool_process():
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # The command killed outright (SIGKILL, the OOM killer): end as when it ends the pool.
     containment.end_with_parent(signal.SIGTERM, _BATCH["command"])
+    # A spare takes no submission until a grading lends its slot: a class where nothing sleeps
+    # pays for no more processes (their fork servers, their first gradings) than it has jobs.
+    _BATCH["slots"].until_needed()
 
 
 # A pool has this many grading processes per job: while one waits on a worker that sleeps (a
@@ -306,6 +309,27 @@ class _Slots:
         self.cores = [cores[k % len(cores)] for k in range(jobs)] if self.pin else [None] * jobs
         self.count = context.Semaphore(jobs)
         self.free = context.Array("b", [1] * jobs)      # with its own lock
+        self.jobs = jobs
+        self.started = context.Value("i", 0)             # the pool's processes, as they start
+        self.wake = context.Semaphore(0)                 # one spare process woken per slot lent
+        self.done = context.Event()                      # the pool is ending: spares wake to end
+
+    def until_needed(self):
+        """In a pool process as it starts: the first `jobs` go on; a spare waits until a slot is
+        lent (`lent`) or the pool ends."""
+        with self.started.get_lock():
+            n = self.started.value
+            self.started.value += 1
+        if n < self.jobs:
+            return
+        while not self.wake.acquire(timeout=SLOT_POLL * 4):
+            if self.done.is_set():
+                return
+
+    def lent(self, k):
+        """Slot k is lent by a grading whose worker sleeps: given back, and a spare woken."""
+        self.give(k)
+        self.wake.release()
 
     def take(self, near=None, idle=None):
         """Wait for a slot (calling `idle()` meanwhile) -> its index; one on core `near` if free."""
@@ -334,11 +358,13 @@ class _Lender(lending.Lender):
         self.take_back([], None)
 
     def release(self):
+        """The grading is over: its slot back to the others (a spare is not woken for it)."""
         if self.slot is not None:
-            self.lend()
+            self.slots.give(self.slot)
+            self.slot = None
 
     def lend(self):
-        self.slots.give(self.slot)
+        self.slots.lent(self.slot)
         self.slot = None
 
     def take_back(self, pids, idle):
@@ -745,6 +771,7 @@ def _pool_round(todo, jobs, pending, asg, states, bar, reference):
                     except (Interrupted, KeyboardInterrupt):
                         raise
                     except BaseException:
+                        _BATCH["slots"].done.set()      # spares not needed yet end too
                         pool.shutdown(wait=True, cancel_futures=True)
                         raise
                     continue
@@ -761,6 +788,9 @@ def _pool_round(todo, jobs, pending, asg, states, bar, reference):
         except (Interrupted, KeyboardInterrupt):
             _end_pool(pool)
             raise
+        finally:
+            # the pool ends (its `with`): spares still waiting to be needed wake up to end with it
+            _BATCH["slots"].done.set()
     return sorted(broken)
 
 
