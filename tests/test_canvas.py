@@ -97,3 +97,36 @@ def test_a_canvas_class_is_graded_one_student_at_a_time_with_their_helper_module
     # the same command again grades nothing: the students' files did not change
     again = batch.run(asg, str(d), str(out), jobs=1, overrides=LIMITS, stream=open(os.devnull, "w"))
     assert again["graded"] == 0 and again["reused"] == 2
+
+
+def test_a_canvas_download_with_something_else_in_it_is_named(tmp_path):
+    """An instructor's own file among Canvas's: not a Canvas download any more (each entry is a
+    submission, as before), and the entries that broke it are named."""
+    d = _write(tmp_path / "dl", {
+        "smithbob_340934_208490284_assignment2.py": "a",
+        "leeann_77_91_assignment2.py": "c",
+        "gradebook_export.csv": "x",
+    })
+    others = []
+    assert canvas.group(str(d), others=others) is None
+    assert others == ["gradebook_export.csv"]
+    others = []
+    assert canvas.group(str(_write(tmp_path / "mine", {"alice.py": "", "bob.py": ""})), others=others) is None
+    assert others == []                     # a class folder of its own: nothing to say
+
+
+@pytest.mark.slow
+def test_the_command_says_what_kept_a_canvas_download_from_being_grouped(tmp_path):
+    import subprocess
+    import sys
+    d = _write(tmp_path / "dl", {
+        "smithbob_340934_208490284_assignment2.py": _correct_source(),
+        "notes.txt": "remember to regrade",
+    })
+    done = subprocess.run([sys.executable, os.path.join(REPO, "grader.py"), "batch", str(d), "--assignment", ASSIGNMENT,
+                           "--out", str(tmp_path / "out"), "--jobs", "1", "--limit", "call_timeout=2"],
+                          capture_output=True, text=True, cwd=REPO, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    assert "named as Canvas names the files of its downloads, but 1 are not (notes.txt)" in done.stderr
+    summary = json.load(open(tmp_path / "out" / "summary.json", encoding="utf-8"))
+    assert summary["not_canvas"] == ["notes.txt"] and "canvas" not in summary

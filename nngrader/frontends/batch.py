@@ -530,7 +530,13 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True, 
     _check_out_dir(folder, out_dir)
     left_out = []
     # a Canvas download: one flat folder of every student's files, grouped here by student
-    students = canvas.group(folder, exclude=[out_dir]) if people is None else None
+    not_canvas = []
+    students = canvas.group(folder, exclude=[out_dir], others=not_canvas) if people is None else None
+    if not_canvas:
+        print(f"warning: most entries of {folder} are named as Canvas names the files of its downloads, but "
+              f"{len(not_canvas)} are not ({', '.join(not_canvas[:5])}{', ...' if len(not_canvas) > 5 else ''}): "
+              "each entry is graded as a submission of its own. Move the others out to grade one "
+              "submission per student.", file=stream)
     entries = [] if students else discover(folder, exclude=[out_dir], left_out=left_out)
     os.makedirs(out_dir, exist_ok=True)
     lock = _hold(out_dir)               # one batch at a time writes to OUT_DIR
@@ -609,6 +615,8 @@ def run(asg, folder, out_dir, jobs=None, overrides=None, stream=None, pin=True, 
                 summary["left_out"] = [{"entry": name, "why": why} for name, why in left_out]
             if people is not None:
                 summary["roster"] = roster_summary(people, ordered)
+            if not_canvas:
+                summary["not_canvas"] = not_canvas
             if students:
                 summary["canvas"] = {"students": len(students), "files": sum(len(x.files) for x in students.values()),
                                      "late": sorted(sid for sid, x in students.items() if x.late),

@@ -33,22 +33,29 @@ class Student:
         return f"Student({self.name!r}, {self.user!r}, {len(self.files)} files)"
 
 
-def group(folder, exclude=()):
+def group(folder, exclude=(), others=None):
     """The students of `folder` when it is a Canvas download -> {student id: Student}; None when it
     is not one: every entry (apart from hidden ones and `exclude`) must be a file named as Canvas
-    names them. The id is the sortable name, or `<name>_<user id>` for two students who share one."""
+    names them. The id is the sortable name, or `<name>_<user id>` for two students who share one.
+    `others`: a list that receives the entries not named so when at least as many are (a Canvas
+    download with something else put in it, which is then not graded as one)."""
     excluded = {os.path.realpath(p) for p in exclude}
-    by_user = {}
+    by_user, odd = {}, []
     for entry in sorted(os.listdir(folder)):
         path = os.path.join(folder, entry)
         if entry.startswith(".") or os.path.realpath(path) in excluded:
             continue
         m = FILE.match(entry)
         if m is None or not os.path.isfile(path) or os.path.islink(path):
-            return None
+            odd.append(entry)
+            continue
         who = by_user.setdefault(m["user"], Student(m["name"], m["user"]))
         who.files.append((path, m["file"]))
         who.late = who.late or bool(m["late"])
+    if odd:
+        if others is not None and sum(len(s.files) for s in by_user.values()) >= len(odd):
+            others.extend(odd)
+        return None
     if not by_user:
         return None
     names = {}

@@ -280,6 +280,10 @@ def cmd_batch(args):
         if "roster" in summary and left["entry"] == roster.ROSTER_FILE:
             continue                    # said below
         print(f"not a submission: {left['entry']} ({left['why']})")
+    if "canvas" in summary:
+        c = summary["canvas"]
+        print(f"Canvas download: {c['students']} student(s) from {c['files']} file(s), each graded with all of "
+              f"their files (laid out in {c['folder']})" + (f"; late: {', '.join(c['late'][:10])}" if c["late"] else ""))
     if "roster" in summary:
         r = summary["roster"]
         print(f"roster: {r['submitters']} submitter(s) named in grades.csv, from {r['file']}")
