@@ -931,6 +931,25 @@ def _left_behind(sid, before):
     return first & (_in_session(sid) | _workers())
 
 
+def _batch_from_a_terminal(subs, out, limits):
+    """`grader.py batch --jobs 2` in its own process group, as a command run from a terminal ->
+    (its command line, the process, the workers running before it)."""
+    cmd = [sys.executable, os.path.join(REPO, "grader.py"), "batch", str(subs), "--assignment", ASSIGNMENT,
+           "--out", str(out), "--jobs", "2", *limits]
+    before = _workers()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            stdin=subprocess.DEVNULL, start_new_session=True)
+    return cmd, proc, before
+
+
+def _until_graded(proc, out, pattern):
+    """Wait until a results.json matching `pattern` is written in `out`; the batch must still run."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not list(out.glob(pattern)):
+        time.sleep(0.02)
+    assert proc.poll() is None, proc.communicate()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["Ctrl-C", "SIGTERM"])
 def test_a_stopped_batch_keeps_what_was_graded_and_a_rerun_grades_the_rest(tmp_path, how):
@@ -944,17 +963,9 @@ def test_a_stopped_batch_keeps_what_was_graded_and_a_rerun_grades_the_rest(tmp_p
         (subs / f"{name}.py").write_text(slow)
     out = tmp_path / "out"
     limits = [x for k, v in LIMITS.items() for x in ("--limit", f"{k}={v}")]
-    cmd = [sys.executable, os.path.join(REPO, "grader.py"), "batch", str(subs), "--assignment", ASSIGNMENT,
-           "--out", str(out), "--jobs", "2", *limits]
-    before = _workers()
-    # its own process group, as a command run from a terminal
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    cmd, proc, before = _batch_from_a_terminal(subs, out, limits)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None and not list(out.glob("*/results.json")):
-            time.sleep(0.02)
-        assert proc.poll() is None, proc.communicate()        # it grades still: the signal comes mid-batch
+        _until_graded(proc, out, "*/results.json")      # it grades still: the signal comes mid-batch
         if how == "Ctrl-C":
             os.killpg(proc.pid, signal.SIGINT)         # what a terminal sends: every process of the group
         else:
@@ -1003,18 +1014,9 @@ def test_a_batch_stopped_while_sleeping_submissions_lent_their_cores_ends_at_onc
     for i in range(6):
         (subs / f"s{i}.py").write_text(slow)
     out = tmp_path / "out"
-    limits = ["--limit", "call_timeout=30", "--limit", "submission_timeout=60"]
-    cmd = [sys.executable, os.path.join(REPO, "grader.py"), "batch", str(subs), "--assignment", ASSIGNMENT,
-           "--out", str(out), "--jobs", "2", *limits]
-    before = _workers()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
+    _, proc, before = _batch_from_a_terminal(subs, out, ["--limit", "call_timeout=30", "--limit", "submission_timeout=60"])
     try:
-        deadline = time.monotonic() + 120
-        # a submission after the two sleeping ones is graded: they have lent their slots
-        while time.monotonic() < deadline and proc.poll() is None and not list(out.glob("s*/results.json")):
-            time.sleep(0.02)
-        assert proc.poll() is None, proc.communicate()
+        _until_graded(proc, out, "s*/results.json")     # after the two sleeping ones: they have lent their slots
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)          # the sleeping calls' own limit is 30 s
     finally:
