@@ -191,3 +191,25 @@ def test_a_spare_process_waits_until_a_slot_is_lent_or_the_pool_ends():
     for t in spares:
         t.join(10)
     assert woke == [1, 1]
+
+
+def test_a_worker_waiting_on_a_program_it_runs_is_not_idle():
+    """The CPU of a process counts what the processes it started use: one that waits on its child
+    (a submitted program the worker runs) while the child computes is busy, and keeps its slot."""
+    import subprocess
+    import sys
+    if not os.path.exists(f"/proc/{os.getpid()}/task/{os.getpid()}/children"):
+        pytest.skip("no /proc/PID/task/TID/children")
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys; "
+                               "subprocess.run([sys.executable, '-c', 'while True: pass'])"])
+    try:
+        first = lending.cpu_seconds(parent.pid)
+        deadline = time.monotonic() + 20
+        while lending.cpu_seconds(parent.pid) < first + 0.2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert lending.cpu_seconds(parent.pid) >= first + 0.2     # the child's loop, while the parent waits
+    finally:
+        for child in lending._children(parent.pid):
+            os.kill(child, 9)
+        parent.kill()
+        parent.wait()

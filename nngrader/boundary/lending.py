@@ -47,15 +47,53 @@ def installed():
     return _lender
 
 
+MAX_TREE = 256                  # processes of a worker's tree read at one look, at most
+
+
 def cpu_seconds(pid):
-    """CPU seconds `pid` has used (all its threads), or None when it cannot be read."""
+    """CPU seconds used by `pid` (all its threads) and the processes it started: those running (a
+    program it runs, a pool of its own) and those it has waited for. None when `pid` cannot be
+    read. A worker waiting on its child is not idle while the child computes."""
+    total, seen, todo = None, set(), [pid]
+    while todo and len(seen) < MAX_TREE:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        used = _own_and_waited(p)
+        if used is None:
+            if p == pid:
+                return None
+            continue                    # ended meanwhile: its time is its parent's now, or lost
+        total = (total or 0.0) + used
+        todo += _children(p)
+    return total
+
+
+def _own_and_waited(pid):
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
-        utime, stime = stat[stat.rindex(b")") + 2:].split()[11:13]
-        return (int(utime) + int(stime)) / _TICKS
+        utime, stime, cutime, cstime = stat[stat.rindex(b")") + 2:].split()[11:15]
+        return (int(utime) + int(stime) + int(cutime) + int(cstime)) / _TICKS
     except (OSError, ValueError, IndexError):
         return None
+
+
+def _children(pid):
+    """The PIDs of `pid`'s children (of each of its threads)."""
+    out = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                out += [int(c) for c in f.read().split()]
+        except (OSError, ValueError):
+            continue
+    return out
 
 
 class Wait:
