@@ -55,12 +55,14 @@ def _parser():
     bt = sub.add_parser("batch", parents=[course],
                         help="grade every submission of a folder in parallel: results, grades.csv, summary, figures")
     bt.add_argument("submissions", metavar="SUBMISSIONS_DIR",
-                    help="one submission per entry (a folder, a file, a .ipynb or a .zip), named by the student id")
+                    help="one submission per entry (a folder, a file, a .ipynb or a .zip), named by the student id; "
+                         "a Gradescope export, or a Canvas download (one submission per student)")
     bt.add_argument("--assignment", required=True, help="assignment id (see `grader.py list`)")
     bt.add_argument("--out", required=True, metavar="OUT_DIR", help="where results, grades.csv and figures go")
     bt.add_argument("--jobs", type=int, default=None, help="parallel gradings (default: the cores this command may use, at most its container's CPU quota)")
     bt.add_argument("--no-pin", dest="pin", action="store_false",
-                    help="let the system move the grading processes between cores (default: each on a core of its own)")
+                    help="let the system move the grading processes between cores (default: each grading on its "
+                         "slot's core)")
     bt.add_argument("--limit", action="append", default=[], metavar="NAME=VALUE",
                     help=f"override a sandbox limit ({', '.join(Limits.names())})")
     sub.add_parser("list", parents=[course], help="list the assignments and their points")
