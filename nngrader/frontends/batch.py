@@ -311,6 +311,7 @@ class _Slots:
         self.free = context.Array("b", [1] * jobs)      # with its own lock
         self.jobs = jobs
         self.started = context.Value("i", 0)             # the pool's processes, as they start
+        self.pids = context.Array("i", [0] * jobs * PROCESSES_PER_JOB, lock=False)   # theirs, in that order
         self.wake = context.Semaphore(0)                 # one spare process woken per slot lent
         self.done = context.Event()                      # the pool is ending: spares wake to end
 
@@ -320,6 +321,8 @@ class _Slots:
         with self.started.get_lock():
             n = self.started.value
             self.started.value += 1
+            if n < len(self.pids):
+                self.pids[n] = os.getpid()
         if n < self.jobs:
             return
         while not self.wake.acquire(timeout=SLOT_POLL * 4):
@@ -804,11 +807,18 @@ def _pool_round(todo, jobs, pending, asg, states, bar, reference):
 
 def _end_pool(pool):
     """The command was stopped: nothing more starts, and each grading process is ended with SIGTERM,
-    which ends its grading in progress as an interrupted grading ends (`_on_terminate`)."""
-    # the executor's own record of its processes (multiprocessing.Process objects by pid)
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        if process.is_alive():
-            process.terminate()
+    which ends its grading in progress as an interrupted grading ends (`_on_terminate`). The
+    processes are those that said so as they started (`_Slots.pids`): children of this command,
+    not yet reaped, so no other process can hold their PIDs."""
+    slots = _BATCH["slots"]
+    for pid in list(slots.pids[:min(slots.started.value, len(slots.pids))]):
+        if not pid:
+            continue
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:              # ended already
+            continue
+    slots.done.set()        # a spare not yet said to have started wakes and ends with the pool
     pool.shutdown(wait=True, cancel_futures=True)
 
 
