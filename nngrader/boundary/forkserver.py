@@ -22,6 +22,7 @@ import subprocess
 import sys
 import time
 
+from nngrader.boundary import lending
 from nngrader.core.errors import WorkerStartError
 
 SERVER_TIMEOUT = 120.0          # starting the server and NumPy is the harness's business (as a worker's)
@@ -144,14 +145,8 @@ class Server:
             return False
 
     def cpu_seconds(self):
-        try:
-            with open(f"/proc/{self.proc.pid}/stat", "rb") as f:
-                stat = f.read()
-            # after the command's closing parenthesis: state is field 3, utime..cstime 14..17
-            ticks = stat[stat.rindex(b")") + 2:].split()[11:15]
-            return sum(int(t) for t in ticks) / os.sysconf("SC_CLK_TCK")
-        except (OSError, ValueError, IndexError):
-            return 0.0
+        """The server's CPU and that of the helpers it forked and reaped (0.0 when unreadable)."""
+        return lending.own_and_waited_cpu(self.proc.pid) or 0.0
 
     def forget(self):
         """In a forked process: drop the inherited socket without touching the server."""

@@ -60,7 +60,7 @@ def cpu_seconds(pid):
         if p in seen:
             continue
         seen.add(p)
-        used = _own_and_waited(p)
+        used = own_and_waited_cpu(p)
         if used is None:
             if p == pid:
                 return None
@@ -70,10 +70,13 @@ def cpu_seconds(pid):
     return total
 
 
-def _own_and_waited(pid):
+def own_and_waited_cpu(pid):
+    """CPU seconds of `pid` itself (all its threads) and of the children it has waited for, or
+    None when it cannot be read."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             stat = f.read()
+        # after the command's closing parenthesis: state is field 3, utime..cstime 14..17
         utime, stime, cutime, cstime = stat[stat.rindex(b")") + 2:].split()[11:15]
         return (int(utime) + int(stime) + int(cutime) + int(cstime)) / _TICKS
     except (OSError, ValueError, IndexError):
